@@ -1,0 +1,90 @@
+"""The `graphreg-zoo` command line: a thin typer layer over the Python API.
+
+Each command group lives in its own module with a `register(app)` function;
+commands import the heavy libraries inside their bodies, so `--help` is fast.
+Errors map to the exit codes of ARCHITECTURE.md and print one paragraph to
+stderr (a traceback only with `--debug`).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Optional, Sequence
+
+import typer
+
+from .. import __version__
+from ..errors import GraphRegZooError
+
+_COMMAND_MODULES = ("zoo", "prep", "predict", "train", "interpret", "simulate", "demo")
+
+app = typer.Typer(
+    name="graphreg-zoo",
+    help="GraphReg gene-expression models: published checkpoints, preprocessing, prediction, "
+    "training and interpretation.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"graphreg-zoo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    """GraphReg model zoo."""
+    _state["debug"] = debug
+
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(f"{__name__}.{_name}").register(app)
+
+
+def _fail(message: str, code: int, exc: BaseException) -> int:
+    typer.echo(f"error: {message}", err=True)
+    if _state["debug"]:
+        traceback.print_exception(exc, file=sys.stderr)
+    return code
+
+
+def run(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI on `argv` and return the exit code (never raises SystemExit)."""
+    import click
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    _state["debug"] = "--debug" in args
+    try:
+        result = app(args=args, prog_name="graphreg-zoo", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except GraphRegZooError as exc:
+        return _fail(str(exc), exc.exit_code, exc)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1, exc)
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -1,0 +1,8 @@
+"""CLI commands: demo (filled in by the demo work)."""
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `app`."""

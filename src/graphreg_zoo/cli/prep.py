@@ -1,0 +1,8 @@
+"""CLI commands: prep (filled in by the prep work)."""
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `app`."""

@@ -1,0 +1,66 @@
+"""Shared test fixtures: paths to ../shared, an in-process CLI runner, seeded RNGs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures" / "upstream"
+REALDATA = SHARED / "realdata"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def upstream_fixtures() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.skip("../shared/fixtures/upstream is not present")
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip("../shared/realdata is not present")
+    return REALDATA
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `graphreg-zoo ARGS...` in-process; returns (exit_code, stdout, stderr)."""
+    from graphreg_zoo.cli import run
+
+    def _run(*args: str):
+        code = run([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return _run
+
+
+@pytest.fixture
+def zoo_home(tmp_path, monkeypatch) -> Path:
+    """An empty, private cache directory (GRAPHREG_ZOO_HOME) for one test."""
+    home = tmp_path / "zoo_home"
+    monkeypatch.setenv("GRAPHREG_ZOO_HOME", str(home))
+    monkeypatch.delenv("GRAPHREG_ZOO_OFFLINE", raising=False)
+    monkeypatch.delenv("GRAPHREG_ZOO_MIRROR", raising=False)
+    return home
+
+
+def keras_backend() -> str:
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
