@@ -1,0 +1,61 @@
+"""Reading user tables (CSV/TSV/Parquet) and writing report files atomically."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ._atomic import atomic_path
+from .errors import InvalidInputError
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a `.parquet`, or a comma- or tab-separated text table (optionally gzipped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"table {path} does not exist; pass a CSV, TSV or Parquet file")
+    suffixes = [s.lower() for s in path.suffixes]
+    try:
+        if ".parquet" in suffixes or ".pq" in suffixes:
+            return pd.read_parquet(path)
+        sep = "\t" if {".tsv", ".txt", ".bed"} & set(suffixes) else ","
+        return pd.read_csv(path, sep=sep)
+    except (ValueError, OSError, ImportError) as exc:
+        raise InvalidInputError(f"cannot read table {path}: {exc}") from exc
+
+
+def require_columns(table: pd.DataFrame, columns: list[str], what: str) -> None:
+    """Raise InvalidInputError naming every column of `columns` that `table` lacks."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InvalidInputError(
+            f"{what} lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, table.columns))}"
+        )
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write `text` to `path` atomically; return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write `table` as CSV (no index) atomically; return the path."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return Path(path)
+
+
+def markdown_table(table: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    """A GitHub-flavoured Markdown table of `table` (floats with `floatfmt`)."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "NA" if value != value else format(value, floatfmt)
+        return str(value)
+
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)

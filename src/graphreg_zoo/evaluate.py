@@ -1,0 +1,232 @@
+"""Gene-level evaluation of predicted CAGE (UPSTREAM §5.2).
+
+A prediction gene table has one row per TSS bin: chrom, bin_start, n_contact, prediction,
+cage (true), and optionally fold, model, genes, tss, n_tss. Metrics are computed per fold
+and pooled ("all") on the gene sets A-D; with a baseline table (same rows, other model),
+both models are scored on the shared rows and compared across folds with one-sided
+Wilcoxon signed-rank tests.
+"""
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ._tables import markdown_table, require_columns, write_csv, write_text
+from .errors import InvalidInputError
+
+#: set name -> (label, minimum CAGE, minimum n_contact)
+GENE_SETS: dict[str, tuple[str, float, int]] = {
+    "A": ("All", 0.0, 0),
+    "B": ("Expressed", 5.0, 0),
+    "C": ("Expressed, >=1 contact", 5.0, 1),
+    "D": ("Expressed, >=5 contacts", 5.0, 5),
+}
+#: (label, smallest n_contact) of the contact-count bins used in plots
+CONTACT_BINS: tuple[tuple[str, int], ...] = (("0", 0), ("1-4", 1), ("5-9", 5), ("10+", 10))
+REQUIRED_COLUMNS = ("chrom", "bin_start", "n_contact", "prediction", "cage")
+POOLED = "all"
+#: metric -> the direction in which the model should beat the baseline
+COMPARED_METRICS = {"pearson": "greater", "spearman": "greater", "nll": "less"}
+
+
+@dataclass
+class EvaluationReport:
+    """Evaluation results; `files` maps report parts to the paths written (empty without out_dir).
+
+    Attributes:
+        metrics: one row per (model, fold, set): n_genes, pearson, spearman, nll; fold "all" is pooled.
+        genes: the evaluated rows with per-gene `nll`, `contact_bin` and, with a baseline,
+            `prediction_baseline`, `nll_baseline`, `delta_nll` (= baseline NLL - model NLL).
+        comparisons: one-sided Wilcoxon tests across folds (None without a baseline).
+        models: (model, baseline) names; baseline is None without one.
+    """
+
+    metrics: pd.DataFrame
+    genes: pd.DataFrame
+    comparisons: Optional[pd.DataFrame]
+    models: tuple[str, Optional[str]]
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def pooled(self) -> pd.DataFrame:
+        """The pooled metrics (fold "all"), one row per model and set."""
+        return self.metrics[self.metrics["fold"] == POOLED].reset_index(drop=True)
+
+    def to_markdown(self) -> str:
+        """The report as Markdown (figures referenced by their file names)."""
+        from ._evaluate_report import markdown
+
+        return markdown(self)
+
+
+def gene_set_mask(table: pd.DataFrame, name: str) -> np.ndarray:
+    """Boolean mask of the rows of `table` in gene set `name` (A, B, C or D)."""
+    _, min_cage, min_contact = GENE_SETS[name]
+    return ((table["cage"] >= min_cage) & (table["n_contact"] >= min_contact)).to_numpy()
+
+
+def poisson_nll(cage, prediction) -> np.ndarray:
+    """Per-gene Poisson NLL with the constant: lgamma(y + 1) + mu - y log(mu)."""
+    from scipy.special import gammaln, xlogy
+
+    y, mu = np.asarray(cage, float), np.asarray(prediction, float)
+    return gammaln(y + 1.0) + mu - xlogy(y, mu)
+
+
+def gene_metrics(cage, prediction) -> dict[str, float]:
+    """n_genes, Pearson and Spearman of log2(x + 1), and the mean Poisson NLL."""
+    from scipy.stats import pearsonr, spearmanr
+
+    y, mu = np.asarray(cage, float), np.asarray(prediction, float)
+    ly, lmu = np.log2(y + 1.0), np.log2(mu + 1.0)
+    varied = y.size > 1 and np.ptp(ly) > 0 and np.ptp(lmu) > 0
+    return {
+        "n_genes": int(y.size),
+        "pearson": float(pearsonr(ly, lmu)[0]) if varied else math.nan,
+        "spearman": float(spearmanr(ly, lmu)[0]) if varied else math.nan,
+        "nll": float(poisson_nll(y, mu).mean()) if y.size else math.nan,
+    }
+
+
+def _checked(table: pd.DataFrame, what: str) -> pd.DataFrame:
+    require_columns(table, list(REQUIRED_COLUMNS), what)
+    out = table.copy()
+    for col in ("n_contact", "prediction", "cage"):
+        values = pd.to_numeric(out[col], errors="coerce")
+        bad = values.isna() | (values < 0)
+        if bad.any():
+            rows = ", ".join(map(str, out.index[bad][:5]))
+            raise InvalidInputError(
+                f"{what}: column {col!r} has {int(bad.sum())} missing, non-numeric or negative "
+                f"value(s) (rows {rows}); evaluation needs non-negative numbers"
+            )
+        out[col] = values
+    out["chrom"] = out["chrom"].astype(str)
+    if out.duplicated(["chrom", "bin_start"]).any():
+        raise InvalidInputError(f"{what}: repeated (chrom, bin_start) rows; keep one row per TSS bin")
+    out["fold"] = out["fold"].astype(str) if "fold" in out else POOLED
+    if out["fold"].nunique() > 1 and (out["fold"] == POOLED).any():
+        raise InvalidInputError(f"{what}: fold {POOLED!r} is reserved for the pooled metrics; rename it")
+    return out
+
+
+def _model_name(table: pd.DataFrame, default: str) -> str:
+    if "model" in table and table["model"].nunique() == 1:
+        return str(table["model"].iloc[0])
+    return default
+
+
+def _join_baseline(genes: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    require_columns(baseline, ["chrom", "bin_start", "prediction"], "baseline table")
+    base = baseline[["chrom", "bin_start", "prediction"]].copy()
+    base["chrom"] = base["chrom"].astype(str)
+    base = base.rename(columns={"prediction": "prediction_baseline"})
+    base["prediction_baseline"] = pd.to_numeric(base["prediction_baseline"], errors="coerce")
+    joined = genes.merge(base, on=["chrom", "bin_start"], how="inner", validate="one_to_one")
+    if joined.empty:
+        raise InvalidInputError("the baseline table shares no (chrom, bin_start) rows with the table")
+    if joined["prediction_baseline"].isna().any() or (joined["prediction_baseline"] < 0).any():
+        raise InvalidInputError("baseline column 'prediction' has missing or negative values")
+    return joined
+
+
+def _contact_bin(n_contact: pd.Series) -> pd.Series:
+    labels = [label for label, _ in CONTACT_BINS]
+    edges = [low for _, low in CONTACT_BINS][1:]
+    return pd.Series(np.asarray(labels)[np.searchsorted(edges, n_contact, side="right")], index=n_contact.index)
+
+
+def _fold_order(folds: pd.Series) -> list[str]:
+    names = list(folds.unique())
+    numeric = all(n.lstrip("-").isdigit() for n in names)
+    return sorted(names, key=int) if numeric else sorted(names)
+
+
+def metrics_table(genes: pd.DataFrame, predictions: dict[str, str]) -> pd.DataFrame:
+    """Metrics per model (name -> prediction column), fold (plus pooled "all") and gene set."""
+    folds = _fold_order(genes["fold"])
+    groups = [(f, genes[genes["fold"] == f]) for f in folds if f != POOLED] + [(POOLED, genes)]
+    rows = []
+    for model, column in predictions.items():
+        for fold, part in groups:
+            for name in GENE_SETS:
+                sel = part[gene_set_mask(part, name)]
+                rows.append({"model": model, "fold": fold, "set": name,
+                             **gene_metrics(sel["cage"], sel[column])})
+    return pd.DataFrame(rows)
+
+
+def compare_folds(metrics: pd.DataFrame, model: str, baseline: str) -> pd.DataFrame:
+    """One-sided Wilcoxon signed-rank tests of `model` vs `baseline` over folds, per set and metric."""
+    from scipy.stats import wilcoxon
+
+    per_fold = metrics[metrics["fold"] != POOLED]
+    rows = []
+    for name in GENE_SETS:
+        sel = per_fold[per_fold["set"] == name]
+        wide = sel.pivot(index="fold", columns="model", values=list(COMPARED_METRICS))
+        for metric, alternative in COMPARED_METRICS.items():
+            pair = wide[metric][[model, baseline]].dropna()
+            a, b = pair[model].to_numpy(), pair[baseline].to_numpy()
+            stat = p = math.nan
+            if len(pair) >= 2 and np.any(a != b):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    stat, p = (float(v) for v in wilcoxon(a, b, alternative=alternative))
+            rows.append({"set": name, "metric": metric, "model_better_if": alternative,
+                         "n_folds": len(pair), "mean_model": a.mean() if a.size else math.nan,
+                         "mean_baseline": b.mean() if b.size else math.nan,
+                         "statistic": stat, "p_value": p})
+    return pd.DataFrame(rows)
+
+
+def evaluate(
+    table: pd.DataFrame,
+    baseline: Optional[pd.DataFrame] = None,
+    *,
+    out_dir: str | os.PathLike | None = None,
+) -> EvaluationReport:
+    """Score a prediction gene table on gene sets A-D, per fold and pooled.
+
+    Args:
+        table: rows per TSS bin with chrom, bin_start, n_contact, prediction, cage
+            (optional: fold, model, genes, tss, n_tss).
+        baseline: another model's table on the same rows (joined on chrom + bin_start);
+            both are then scored on the shared rows and compared across folds.
+        out_dir: where to write report.md, metrics.csv, genes.csv, comparisons.csv and the PNGs.
+
+    Returns:
+        EvaluationReport.
+
+    Example:
+        >>> report = evaluate(pd.read_csv("pred.csv"), out_dir="eval")  # doctest: +SKIP
+        >>> report.pooled()  # doctest: +SKIP
+    """
+    genes = _checked(table, "prediction table")
+    model = _model_name(table, "model")
+    predictions = {model: "prediction"}
+    base_name = None
+    if baseline is not None:
+        base_name = _model_name(baseline, "baseline")
+        base_name = f"{base_name} (baseline)" if base_name == model else base_name
+        genes = _join_baseline(genes, baseline)
+        predictions[base_name] = "prediction_baseline"
+    genes["nll"] = poisson_nll(genes["cage"], genes["prediction"])
+    genes["contact_bin"] = _contact_bin(genes["n_contact"])
+    if base_name is not None:
+        genes["nll_baseline"] = poisson_nll(genes["cage"], genes["prediction_baseline"])
+        genes["delta_nll"] = genes["nll_baseline"] - genes["nll"]
+    metrics = metrics_table(genes, predictions)
+    comparisons = compare_folds(metrics, model, base_name) if base_name is not None else None
+    report = EvaluationReport(metrics, genes.reset_index(drop=True), comparisons, (model, base_name))
+    if out_dir is not None:
+        from ._evaluate_report import write_report
+
+        report.files = write_report(report, Path(out_dir))
+    return report

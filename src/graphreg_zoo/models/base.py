@@ -1,0 +1,45 @@
+"""Common base of the nine GraphReg models: a functional keras.Model whose
+config is exactly its constructor arguments (keras-hub style)."""
+from __future__ import annotations
+
+import keras
+
+from .spec import default_data_spec
+
+
+class GraphRegModel(keras.Model):
+    """Base class: stores constructor arguments and serialises them.
+
+    Subclasses build their functional graph in `__init__`, call
+    `super().__init__(inputs=..., outputs=..., ...)` and then `_remember(locals())`.
+    `from_config(get_config())` rebuilds the same architecture from code, so no
+    Lambda layer or pickled function ever enters a saved file.
+    """
+
+    input_kind = "epigenome"
+    _config_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def resolve_data_spec(cls, data_spec: dict | None) -> dict:
+        return default_data_spec(cls.input_kind, **(data_spec or {}))
+
+    def _remember(self, arguments: dict) -> None:
+        for key in self._config_keys:
+            setattr(self, key, arguments[key])
+
+    @property
+    def is_graph_model(self) -> bool:
+        return "adjacency" in self.input_names_
+
+    @property
+    def input_names_(self) -> list[str]:
+        return list(self._inputs_struct.keys()) if isinstance(self._inputs_struct, dict) else []
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable}
+        config.update({key: getattr(self, key) for key in self._config_keys})
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)

@@ -1,0 +1,111 @@
+"""Shared building blocks of the GraphReg family, written once.
+
+`Builder` creates Keras layers with the names the original Keras-2 code gave
+them (`conv1d`, `conv1d_1`, ..., `batch_normalization_N`, `graph_attention_N`,
+counted per type in creation order). Building in the original creation order
+therefore makes every weighted layer carry its checkpoint name, and the
+converter maps published weights by name with no lookup tables.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import keras
+
+from .layers import GraphAttention, MergeChunks, StackAttention
+
+
+class Builder:
+    """Layer factory with upstream-compatible auto-names and the shared blocks.
+
+    Args:
+        dropout: rate of every Dropout layer (0.5 in GraphReg).
+        gat_units, gat_heads: graph attention size (32 x 4).
+        seed: optional base seed for the graph-attention initialisers.
+    """
+
+    def __init__(self, dropout: float = 0.5, gat_units: int = 32, gat_heads: int = 4, seed: int | None = None):
+        self.dropout_rate = dropout
+        self.gat_units = gat_units
+        self.gat_heads = gat_heads
+        self.seed = seed
+        self._counts: dict[str, int] = defaultdict(int)
+
+    def name(self, kind: str) -> str:
+        """Next Keras-2 style auto-name for a layer of `kind`."""
+        index = self._counts[kind]
+        self._counts[kind] += 1
+        return kind if index == 0 else f"{kind}_{index}"
+
+    # -- single layers -------------------------------------------------------
+    def conv(self, x, filters: int, kernel: int, *, dilation: int = 1, activation: str = "relu"):
+        layer = keras.layers.Conv1D(
+            filters, kernel, padding="same", dilation_rate=dilation, activation=activation, name=self.name("conv1d")
+        )
+        return layer(x)
+
+    def bn(self, x):
+        return keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name=self.name("batch_normalization"))(x)
+
+    def pool(self, x, size: int):
+        return keras.layers.MaxPooling1D(size, name=self.name("max_pooling1d"))(x)
+
+    def drop(self, x):
+        return keras.layers.Dropout(self.dropout_rate, name=self.name("dropout"))(x)
+
+    # -- blocks ----------------------------------------------------------------
+    def conv_bn(self, x, filters: int, kernel: int, *, pool: int | None = None, dropout: bool = True):
+        """[Dropout ->] Conv1D(ReLU) -> BatchNorm [-> MaxPool]."""
+        if dropout:
+            x = self.drop(x)
+        x = self.bn(self.conv(x, filters, kernel))
+        return self.pool(x, pool) if pool else x
+
+    def trunk(self, x, stages, *, undropped: int = 1):
+        """Conv-pool trunk: `stages` is a list of (filters, kernel, pool or None).
+
+        The first `undropped` stages have no Dropout before their conv (1 in every
+        GraphReg model except the e2e sequence trunk, which has 2).
+        """
+        for i, (filters, kernel, pool) in enumerate(stages):
+            x = self.conv_bn(x, filters, kernel, pool=pool, dropout=i >= undropped)
+        return x
+
+    def dilated_stack(self, x, n_blocks: int, filters: int = 64):
+        """Residual dilated blocks i = 1..n: ``BN(conv_{2^i}(Dropout(x)) + Dropout(x))``."""
+        for i in range(1, n_blocks + 1):
+            y = self.drop(x)
+            z = self.conv(y, filters, 3, dilation=2**i)
+            x = self.bn(keras.layers.Add(name=self.name("add"))([z, y]))
+        return x
+
+    def gat_stack(self, x, adjacency, n_layers: int):
+        """`n_layers` x (GraphAttention -> BatchNorm); returns (x, attention (B, L, H, N, N))."""
+        maps = []
+        for _ in range(n_layers):
+            seed = None if self.seed is None else self.seed + 100 * len(maps)
+            layer = GraphAttention(
+                self.gat_units,
+                self.gat_heads,
+                dropout=self.dropout_rate,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+                name=self.name("graph_attention"),
+            )
+            x, attention = layer([x, adjacency])
+            x = self.bn(x)
+            maps.append(attention)
+        return x, StackAttention(name="attention")(maps)
+
+    def rate_head(self, x, kernel: int, name: str, *, n_chunks: int | None = None):
+        """Conv1D(1, kernel, exponential) -> (B, L): a Poisson rate per bin.
+
+        With `n_chunks`, chunks held on the batch axis are merged back first.
+        """
+        x = self.conv(x, 1, kernel, activation="exponential")
+        if n_chunks:
+            x = MergeChunks(n_chunks, name=f"{name}_merge")(x)
+        return keras.layers.Reshape((-1,), name=name)(x)
+
+    def epi_heads(self, h, kernel: int, tracks, *, n_chunks: int | None = None):
+        """One rate head per epigenomic track, in track order."""
+        return {track: self.rate_head(h, kernel, track, n_chunks=n_chunks) for track in tracks}

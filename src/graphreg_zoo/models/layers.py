@@ -1,0 +1,183 @@
+"""Custom Keras 3 layers of GraphReg: graph attention and the 100 kb chunking reshapes.
+
+Everything here uses `keras.ops` only, so it runs on TensorFlow, JAX and PyTorch.
+"""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+PACKAGE = "graphreg_zoo"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GraphAttention(keras.layers.Layer):
+    """GraphReg's graph attention layer (UPSTREAM §1.3), batched and multi-head.
+
+    Per head h: ``S = X W_self``, ``Q = X W_neigh``; scores
+    ``e_ij = LeakyReLU_0.2(S_i a_self + Q_j a_neigh)`` on edges of the binary
+    adjacency ``A`` (no self loops); ``s_ij = sigmoid(e_ij)`` (zero off-edge);
+    ``alpha_ij = s_ij / (1 + sum_j s_ij)`` and self weight ``beta_i = 1 / (1 + sum_j s_ij)``;
+    ``h_i = beta_i Dropout(S)_i + sum_j alpha_ij Dropout(Q)_j``. Heads are
+    concatenated (channel = units*h + k), then ELU.
+
+    Unlike the original, every one of the ``4 * heads`` weights gets its own
+    initialisation (the original shared one initializer instance, so all heads
+    started identical), and the layer works for any batch size.
+
+    Args:
+        units: features per head (F' = 32 in GraphReg).
+        heads: number of attention heads (4).
+        dropout: dropout rate on the projected features (0.5), active in training only.
+        negative_slope: LeakyReLU slope of the scores (0.2).
+        kernel_initializer: initializer for each projection and attention kernel.
+
+    Call args: ``inputs = (x, adjacency)`` with x (B, N, F) and adjacency (B, N, N).
+    Returns ``(features (B, N, heads*units), attention (B, heads, N, N))``.
+
+    Example:
+        >>> layer = GraphAttention(units=32, heads=4)
+        >>> h, att = layer([x, adjacency])
+    """
+
+    def __init__(
+        self,
+        units: int = 32,
+        heads: int = 4,
+        dropout: float = 0.5,
+        negative_slope: float = 0.2,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = units
+        self.heads = heads
+        self.dropout = dropout
+        self.negative_slope = negative_slope
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.feature_dropout = keras.layers.Dropout(dropout, name="feature_dropout")
+
+    def _fresh_initializer(self, index: int):
+        """A new initializer per weight; a seeded one gets a distinct seed per weight."""
+        config = keras.initializers.serialize(self.kernel_initializer)
+        init = keras.initializers.deserialize(config)
+        seed = getattr(init, "seed", None)
+        if isinstance(seed, int):
+            init.seed = seed + index
+        return init
+
+    def build(self, input_shape):
+        features = input_shape[0][-1]
+        index = 0
+        for h in range(self.heads):
+            for name, shape in (
+                (f"kernel_self_{h}", (features, self.units)),
+                (f"kernel_neighs_{h}", (features, self.units)),
+                (f"attn_kernel_self_{h}", (self.units, 1)),
+                (f"attn_kernel_neigh_{h}", (self.units, 1)),
+            ):
+                setattr(self, name, self.add_weight(name=name, shape=shape, initializer=self._fresh_initializer(index)))
+                index += 1
+        self.feature_dropout.build((None, None, self.heads * self.units))
+
+    def _stacked(self, prefix: str):
+        return [getattr(self, f"{prefix}_{h}") for h in range(self.heads)]
+
+    def call(self, inputs, training=None):
+        x, adjacency = inputs
+        batch, nodes = ops.shape(x)[0], ops.shape(x)[1]
+        w_self = ops.concatenate(self._stacked("kernel_self"), axis=1)  # (F, H*U)
+        w_neigh = ops.concatenate(self._stacked("kernel_neighs"), axis=1)
+        a_self = ops.concatenate(self._stacked("attn_kernel_self"), axis=1)  # (U, H)
+        a_neigh = ops.concatenate(self._stacked("attn_kernel_neigh"), axis=1)
+
+        s = ops.reshape(ops.matmul(x, w_self), (batch, nodes, self.heads, self.units))
+        q = ops.reshape(ops.matmul(x, w_neigh), (batch, nodes, self.heads, self.units))
+        score_self = ops.einsum("bnhu,uh->bhn", s, a_self)
+        score_neigh = ops.einsum("bnhu,uh->bhn", q, a_neigh)
+        scores = ops.leaky_relu(
+            ops.expand_dims(score_self, -1) + ops.expand_dims(score_neigh, -2), negative_slope=self.negative_slope
+        )
+        edges = ops.expand_dims(ops.cast(adjacency > 0, scores.dtype), 1)  # (B, 1, N, N)
+        gates = ops.sigmoid(scores) * edges
+        denominator = 1.0 + ops.sum(gates, axis=-1, keepdims=True)  # (B, H, N, 1)
+        attention = gates / denominator
+
+        s = self.feature_dropout(s, training=training)
+        q = self.feature_dropout(q, training=training)
+        self_weight = ops.transpose(ops.squeeze(1.0 / denominator, -1), (0, 2, 1))  # (B, N, H)
+        out = ops.expand_dims(self_weight, -1) * s + ops.einsum("bhij,bjhu->bihu", attention, q)
+        out = ops.reshape(out, (batch, nodes, self.heads * self.units))
+        return ops.elu(out), attention
+
+    def compute_output_shape(self, input_shape):
+        x_shape, adj_shape = input_shape
+        return (
+            (x_shape[0], x_shape[1], self.heads * self.units),
+            (x_shape[0], self.heads, adj_shape[1], adj_shape[2]),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            heads=self.heads,
+            dropout=self.dropout,
+            negative_slope=self.negative_slope,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SplitChunks(keras.layers.Layer):
+    """(B, n_chunks*chunk, C) -> (B*n_chunks, chunk, C): each chunk convolved on its own.
+
+    This reproduces the original sequence models, which fed a 6 Mb window as a
+    batch of 100 kb chunks (zero padding at every chunk edge).
+    """
+
+    def __init__(self, chunk_length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.chunk_length = chunk_length
+
+    def call(self, x):
+        return ops.reshape(x, (-1, self.chunk_length, ops.shape(x)[-1]))
+
+    def compute_output_shape(self, input_shape):
+        return (None, self.chunk_length, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "chunk_length": self.chunk_length}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MergeChunks(keras.layers.Layer):
+    """(B*n_chunks, L, C) -> (B, n_chunks*L, C), row-major (position = chunk*L + i)."""
+
+    def __init__(self, n_chunks: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n_chunks = n_chunks
+
+    def call(self, x):
+        length, channels = ops.shape(x)[1], ops.shape(x)[2]
+        return ops.reshape(x, (-1, self.n_chunks * length, channels))
+
+    def compute_output_shape(self, input_shape):
+        length = None if input_shape[1] is None else self.n_chunks * input_shape[1]
+        return (None, length, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "n_chunks": self.n_chunks}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StackAttention(keras.layers.Layer):
+    """Stack per-layer attention maps (B, H, N, N) into (B, n_layers, H, N, N)."""
+
+    def call(self, maps):
+        return ops.stack(maps, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        first = input_shape[0]
+        return (first[0], len(input_shape), *first[1:])

@@ -1,0 +1,38 @@
+"""Data specifications (`data_spec`) carried in every model's config.
+
+They say what data a model expects (track names and order, bin sizes, window
+geometry, normalisation, genome), so prediction can check a user's CellData
+against what the model was trained on.
+"""
+from __future__ import annotations
+
+EPI_TRACKS = ("h3k4me3", "h3k27ac", "dnase")
+TRACK_BIN = 100
+NODE_BIN = 5000
+WINDOW_NODES = 1200
+WINDOW_BINS = WINDOW_NODES * NODE_BIN // TRACK_BIN  # 60,000
+WINDOW_BP = WINDOW_NODES * NODE_BIN  # 6,000,000
+STRIDE_NODES = 400
+CHUNK_BP = 100_000
+N_CHUNKS = WINDOW_BP // CHUNK_BP  # 60
+
+
+def default_data_spec(kind: str, **overrides) -> dict:
+    """The GraphReg defaults for `kind` in {"epigenome", "sequence", "bottleneck"}."""
+    spec = {
+        "kind": kind,
+        "tracks": list(EPI_TRACKS),
+        "track_bin_size": TRACK_BIN,
+        "node_bin_size": NODE_BIN,
+        "window_nodes": WINDOW_NODES,
+        "stride_nodes": STRIDE_NODES,
+        "loss_nodes": [STRIDE_NODES, 2 * STRIDE_NODES],
+        "normalisation": "log2p1" if kind == "epigenome" else None,
+        "genome": None,
+        "organism": "human",
+    }
+    if kind == "sequence":
+        spec["alphabet"] = "ACGT"
+        spec["chunk_bp"] = CHUNK_BP
+    spec.update(overrides)
+    return spec
