@@ -1,8 +1,10 @@
 """Reading user tables (CSV/TSV/Parquet) and writing report files atomically."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -25,25 +27,33 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise InvalidInputError(f"cannot read table {path}: {exc}") from exc
 
 
-def require_columns(table: pd.DataFrame, columns: list[str], what: str) -> None:
-    """Raise InvalidInputError naming every column of `columns` that `table` lacks."""
+def require_columns(table: pd.DataFrame, columns: list[str], what: str, hint: str = "") -> None:
+    """Raise InvalidInputError naming every column of `columns` that `table` lacks (then `hint`)."""
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise InvalidInputError(
-            f"{what} lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, table.columns))}"
+            f"{what} lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, table.columns))}{hint}"
         )
+
+
+@contextlib.contextmanager
+def report_file(path: str | os.PathLike) -> Iterator[Path]:
+    """`atomic_path` for a shared output file: it ends with mode 0644, not mkstemp's 0600."""
+    with atomic_path(path) as tmp:
+        yield tmp
+        os.chmod(tmp, 0o644)
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to `path` atomically; return the path."""
-    with atomic_path(path) as tmp:
+    with report_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
 def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write `table` as CSV (no index) atomically; return the path."""
-    with atomic_path(path) as tmp:
+    with report_file(path) as tmp:
         table.to_csv(tmp, index=False)
     return Path(path)
 

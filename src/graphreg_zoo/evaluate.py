@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ._tables import markdown_table, require_columns, write_csv, write_text
+from ._tables import require_columns
 from .errors import InvalidInputError
 
 #: set name -> (label, minimum CAGE, minimum n_contact)
@@ -95,7 +95,11 @@ def gene_metrics(cage, prediction) -> dict[str, float]:
 
 
 def _checked(table: pd.DataFrame, what: str) -> pd.DataFrame:
-    require_columns(table, list(REQUIRED_COLUMNS), what)
+    hint = "" if "cage" in table else (
+        ". Evaluation needs the true CAGE per TSS bin in a 'cage' column: predict on a CellData "
+        "that holds CAGE, or add the measured values"
+    )
+    require_columns(table, list(REQUIRED_COLUMNS), what, hint)
     out = table.copy()
     for col in ("n_contact", "prediction", "cage"):
         values = pd.to_numeric(out[col], errors="coerce")

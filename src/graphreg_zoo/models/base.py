@@ -21,7 +21,7 @@ class GraphRegModel(keras.Model):
 
     @classmethod
     def resolve_data_spec(cls, data_spec: dict | None) -> dict:
-        return default_data_spec(cls.input_kind, **(data_spec or {}))
+        return default_data_spec(cls.input_kind, data_spec)
 
     def _remember(self, arguments: dict) -> None:
         for key in self._config_keys:

@@ -17,7 +17,7 @@ CHUNK_BP = 100_000
 N_CHUNKS = WINDOW_BP // CHUNK_BP  # 60
 
 
-def default_data_spec(kind: str, **overrides) -> dict:
+def default_data_spec(kind: str, overrides: dict | None = None) -> dict:
     """The GraphReg defaults for `kind` in {"epigenome", "sequence", "bottleneck"}."""
     spec = {
         "kind": kind,
@@ -34,5 +34,5 @@ def default_data_spec(kind: str, **overrides) -> dict:
     if kind == "sequence":
         spec["alphabet"] = "ACGT"
         spec["chunk_bp"] = CHUNK_BP
-    spec.update(overrides)
+    spec.update({k: v for k, v in (overrides or {}).items() if k != "kind"})
     return spec

@@ -105,20 +105,20 @@ def check_intervals(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, wh
     bad = np.flatnonzero(ends <= starts)
     if bad.size:
         i = bad[0]
-        raise InvalidInputError(f"{where}: interval #{i + 1} [{starts[i]}, {ends[i]}) is empty or reversed")
+        raise InvalidInputError(f"{where}: interval [{starts[i]}, {ends[i]}) is empty or reversed")
     bad = np.flatnonzero(starts[1:] < starts[:-1])
     if bad.size:
         i = bad[0]
         raise InvalidInputError(
-            f"{where}: intervals are not sorted: [{starts[i + 1]}, {ends[i + 1]}) (interval #{i + 2}) "
+            f"{where}: intervals are not sorted: [{starts[i + 1]}, {ends[i + 1]}) "
             f"comes after [{starts[i]}, {ends[i]}). Sort the file (e.g. `sort -k1,1 -k2,2n`)."
         )
     bad = np.flatnonzero(starts[1:] < ends[:-1])
     if bad.size:
         i = bad[0]
         raise InvalidInputError(
-            f"{where}: overlapping intervals [{starts[i]}, {ends[i]}) and [{starts[i + 1]}, {ends[i + 1]}) "
-            f"(intervals #{i + 1} and #{i + 2}). Merge or clip them (e.g. `bedtools merge -o sum`)."
+            f"{where}: intervals [{starts[i]}, {ends[i]}) and [{starts[i + 1]}, {ends[i + 1]}) "
+            "overlap. Merge or clip them (e.g. `bedtools merge -o sum`)."
         )
     if nan == "error":
         bad = np.flatnonzero(np.isnan(values))
@@ -135,7 +135,8 @@ def bin_intervals(
 ) -> np.ndarray:
     """Reduce sorted, non-overlapping intervals to `n_bins` bins beginning at `start` (float64)."""
     stop = start + n_bins * bin_size
-    s, e = np.clip(starts, start, stop), np.clip(ends, start, stop)
+    s = np.clip(np.asarray(starts, dtype=np.int64), start, stop)
+    e = np.clip(np.asarray(ends, dtype=np.int64), start, stop)
     keep = e > s
     s, e, v = s[keep], e[keep], values[keep]
     first, last = (s - start) // bin_size, (e - 1 - start) // bin_size

@@ -1,0 +1,27 @@
+"""CLI command: evaluate a prediction gene table (gene sets A-D, folds, baseline comparison)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `app`."""
+
+    @app.command("evaluate")
+    def evaluate_command(
+        table: Path = typer.Argument(..., help="Prediction gene table (CSV, TSV or Parquet) with a true 'cage' column."),
+        baseline: Optional[Path] = typer.Option(
+            None, "--baseline", "-b", help="Another model's gene table on the same rows (e.g. Epi-CNN)."
+        ),
+        out: Path = typer.Option(..., "--out", "-o", help="Report directory (report.md, CSVs, PNGs)."),
+    ) -> None:
+        """Score predicted CAGE per fold and pooled on gene sets A-D and write a report."""
+        from .._tables import markdown_table, read_table
+        from ..evaluate import evaluate
+
+        report = evaluate(read_table(table), read_table(baseline) if baseline else None, out_dir=out)
+        typer.echo(markdown_table(report.pooled()))
+        typer.echo(f"report written to {report.files['report']}")

@@ -1,0 +1,431 @@
+"""`prepare(spec) -> CellData`: one self-describing HDF5 file per cell (docs/celldata-format.md).
+
+Every input is checked (exists, chromosome names, genome build, chromosome coverage) before
+any binning starts, and the file is written atomically: a failed run leaves no output.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._atomic import atomic_path, sha256_file
+from ..errors import InvalidInputError, NotAvailableError
+from . import assembly
+from .genes import TABLE_COLUMNS, read_tss, tss_table
+from .sequence import Fasta
+from .spec import TRACK_NAMES, CellSpec, GraphSpec, TrackSpec
+from .tracks import TrackFile, bin_track, normalise
+
+__all__ = ["CellData", "CellSpec", "prepare", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+TRACK_BIN = 100
+NODE_BIN = 5000
+REFERENCE_CHROM = "chr1"  # upstream_minmax takes each track's maximum on this chromosome
+QUANTILES = (0.5, 0.9, 0.99, 0.999)
+_URL_PREFIXES = ("http://", "https://", "ftp://")
+
+
+def prepare(spec: CellSpec | str | os.PathLike, out: str | os.PathLike = "cell.h5", progress: bool = True) -> Path:
+    """Bin tracks, build graphs and TSS tables, and write one CellData HDF5 file atomically.
+
+    Args:
+        spec: a CellSpec or the path of its YAML file.
+        out: the HDF5 file to write (replaced only when complete).
+        progress: show a rich progress bar on stderr.
+
+    Returns:
+        The path written.
+    """
+    if not isinstance(spec, CellSpec):
+        spec = CellSpec.from_yaml(spec)
+    job = _Job(spec)
+    from rich.progress import Progress
+
+    with Progress(disable=not progress, transient=True) as bar, atomic_path(out) as tmp:
+        job.write(Path(tmp), bar)
+    return Path(out)
+
+
+def _local(path: str, base: Path, role: str) -> Path:
+    """The local file for a spec path: relative paths from `base`; URLs downloaded once and cached."""
+    if path.startswith(_URL_PREFIXES):
+        if os.environ.get("GRAPHREG_ZOO_OFFLINE") == "1":
+            raise NotAvailableError(f"{role}: {path} is a URL but GRAPHREG_ZOO_OFFLINE=1; download it and give a path")
+        import pooch
+
+        home = Path(os.environ.get("GRAPHREG_ZOO_HOME", Path.home() / ".cache" / "graphreg_zoo"))
+        try:
+            return Path(pooch.retrieve(path, known_hash=None, path=home / "inputs", progressbar=False))
+        except Exception as exc:  # noqa: BLE001 - any download failure is "not available"
+            raise NotAvailableError(f"{role}: could not download {path}: {exc}") from exc
+    local = Path(path).expanduser()
+    local = local if local.is_absolute() else base / local
+    if not _files(local):
+        raise InvalidInputError(f"{role}: file {local} does not exist; fix `{role}` in the spec")
+    return local
+
+
+def _files(path: Path) -> list[Path]:
+    """The files behind a spec path: the file, a folder's files, or those starting with a prefix
+    (per-chromosome call tables such as `K562_HiChIP_FDR_1_chr1`, `..._chr2`)."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file())
+    return sorted(p for p in path.parent.glob(path.name + "*") if p.is_file()) if path.parent.is_dir() else []
+
+
+class _Job:
+    """All inputs of one `prepare` call, opened and validated up front."""
+
+    def __init__(self, spec: CellSpec):
+        self.spec = spec
+        self.paths = {role: _local(p, spec.base_dir, role) for role, p in spec.inputs().items()}
+        sizes_file = self.paths.get("chrom_sizes")
+        self.build = assembly.canonical_build(spec.genome)
+        self.sizes = assembly.genome_sizes(spec.genome, sizes_file)
+        self.chroms = [assembly.normalize_chrom(c) for c in (spec.chromosomes or assembly.autosomes(spec.genome))]
+        unknown = [c for c in self.chroms if c not in self.sizes]
+        if unknown:
+            raise InvalidInputError(
+                f"chromosome(s) {', '.join(unknown)} are not in {spec.genome}'s sizes "
+                f"({', '.join(list(self.sizes)[:6])}, ...); fix `chromosomes:` in the spec"
+            )
+        self.tracks = {name: self._open_track(f"tracks.{name}") for name in TRACK_NAMES}
+        self.cage = self._open_track("cage") if spec.cage is not None else None
+        self.tss = self._read_genes()
+        self.fasta = self._check_fasta() if "fasta" in self.paths else None
+
+    def _open_track(self, role: str) -> tuple[TrackFile, dict[str, str]]:
+        track = TrackFile(self.paths[role])
+        where = f"{role} ({track.path})"
+        mapping = assembly.match_chroms(track.chroms, self.chroms, where)
+        assembly.require_chroms(mapping, self.chroms, where)
+        lengths = {k: v for k, v in track.chroms.items() if v is not None}
+        assembly.check_lengths(lengths, mapping, self.sizes, self.spec.genome, where)
+        return track, mapping
+
+    def _read_genes(self) -> dict[str, Any]:
+        g = self.spec.genes
+        path = self.paths["genes"]
+        table = read_tss(path, g.format, level=g.level, biotypes=g.biotypes, name_attribute=g.name_attribute)
+        where = f"genes ({path})"
+        mapping = assembly.match_chroms(table["chrom"].unique(), self.chroms, where)
+        assembly.require_chroms(mapping, self.chroms, where)
+        out = {}
+        for chrom, fname in mapping.items():
+            rows = table[table["chrom"] == fname]
+            out[chrom] = tss_table(rows["tss"].to_numpy(), rows["gene"].to_numpy(), self.sizes[chrom], NODE_BIN,
+                                   f"{where}, {fname}")
+        return out
+
+    def _check_fasta(self) -> dict[str, str]:
+        fasta = Fasta(self.paths["fasta"])
+        where = f"fasta ({fasta.path})"
+        mapping = assembly.match_chroms(fasta.chroms, self.chroms, where)
+        assembly.require_chroms(mapping, self.chroms, where)
+        assembly.check_lengths(fasta.chroms, mapping, self.sizes, self.spec.genome, where)
+        return mapping
+
+    def graphs(self) -> dict[str, Any]:
+        """The binary 5 kb graph of every chromosome (from the contacts module or an edge .npz)."""
+        g: GraphSpec = self.spec.graph
+        sizes = {c: self.sizes[c] for c in self.chroms}
+        if g.format == "npz":
+            graphs = _edge_npz_graphs(self.paths["graph"], sizes, self.chroms)
+        else:
+            from .contacts import build_graphs
+
+            graphs = build_graphs(self.paths["graph"], g.format, sizes, self.chroms, fdr=g.fdr,
+                                  max_distance=g.max_distance_bp, resolution=g.resolution, call=g.call)
+        out = {}
+        for chrom in self.chroms:
+            n = _n_nodes(self.sizes[chrom])
+            if chrom not in graphs or graphs[chrom].shape != (n, n):
+                shape = graphs[chrom].shape if chrom in graphs else "missing"
+                raise InvalidInputError(f"graph ({self.paths['graph']}), {chrom}: expected a {n}x{n} graph, got {shape}")
+            out[chrom] = _binary_graph(graphs[chrom])
+        return out
+
+    def reference_max(self, spec: TrackSpec, track: TrackFile, mapping: dict[str, str]) -> float | None:
+        """For `upstream_minmax`: the track's maximum log2(x+1) on chr1 (binned from the file)."""
+        if spec.normalisation != "upstream_minmax":
+            return None
+        ref = mapping.get(REFERENCE_CHROM) or assembly.match_chroms(track.chroms, [REFERENCE_CHROM], str(track.path)).get(
+            REFERENCE_CHROM)
+        if ref is None or REFERENCE_CHROM not in self.sizes:
+            raise InvalidInputError(f"{track.path}: upstream_minmax needs {REFERENCE_CHROM} in the file and genome")
+        binned = bin_track(track, ref, self.sizes[REFERENCE_CHROM], bin_size=TRACK_BIN, stat=spec.stat, nan=spec.nan)
+        return float(normalise(binned, "log2", clip=spec.clip).max())
+
+    def write(self, out: Path, bar) -> None:
+        """Write the CellData file to `out` (a temporary path), advancing the progress `bar`."""
+        import h5py
+
+        spec = self.spec
+        n_steps = 1 + len(self.chroms) * (len(TRACK_NAMES) + (self.cage is not None)) + 1
+        task = bar.add_task(f"preparing {spec.name}", total=n_steps)
+        bar.update(task, description="building graphs")
+        graphs = self.graphs()
+        bar.advance(task)
+        ref_max = {n: self.reference_max(spec.tracks[n], *self.tracks[n]) for n in TRACK_NAMES}
+        with h5py.File(out, "w") as h5:
+            for chrom in self.chroms:
+                group = h5.create_group(f"chroms/{chrom}")
+                length = self.sizes[chrom]
+                group.attrs.update(length=length, n_bins=-(-length // TRACK_BIN), n_nodes=_n_nodes(length))
+                columns = []
+                for name in TRACK_NAMES:
+                    bar.update(task, description=f"{chrom} {name}")
+                    ts, (track, mapping) = spec.tracks[name], self.tracks[name]
+                    binned = bin_track(track, mapping[chrom], length, bin_size=TRACK_BIN, stat=ts.stat, nan=ts.nan)
+                    columns.append(normalise(binned, ts.normalisation, clip=ts.clip, ref_max=ref_max[name]))
+                    bar.advance(task)
+                group.create_dataset("tracks", data=np.stack(columns, axis=1), chunks=(min(10_000, len(columns[0])), 3),
+                                     compression="gzip", compression_opts=1, shuffle=True)
+                if self.cage is not None:
+                    bar.update(task, description=f"{chrom} cage")
+                    track, mapping = self.cage
+                    cage = bin_track(track, mapping[chrom], length, bin_size=NODE_BIN, stat="sum", nan=spec.cage.nan)
+                    group.create_dataset("cage", data=cage)
+                    bar.advance(task)
+                _write_graph(group, graphs[chrom])
+                _write_tss(group, self.tss[chrom])
+            bar.update(task, description="provenance and quantiles")
+            h5.attrs.update(self._attrs(h5, ref_max))
+            bar.advance(task)
+
+    def _attrs(self, h5, ref_max: dict[str, float | None]) -> dict[str, Any]:
+        spec = self.spec
+        tracks = {n: {**_asdict(spec.tracks[n]), "path": str(self.paths[f"tracks.{n}"]), "reference_max": ref_max[n]}
+                  for n in TRACK_NAMES}
+        provenance = {role: {"path": str(p), "files": {str(f): {"sha256": sha256_file(f), "bytes": f.stat().st_size}
+                                                       for f in _files(p)}}
+                      for role, p in self.paths.items()}
+        fasta = self.paths.get("fasta")
+        from .. import __version__
+
+        return {
+            "format_version": FORMAT_VERSION,
+            "cell": spec.name,
+            "genome": self.build,
+            "chroms": json.dumps(self.chroms),
+            "chrom_sizes": json.dumps({c: self.sizes[c] for c in self.chroms}),
+            "track_bin_size": TRACK_BIN,
+            "node_bin_size": NODE_BIN,
+            "track_names": json.dumps(list(TRACK_NAMES)),
+            "tracks": json.dumps(tracks),
+            "track_quantiles": json.dumps(_quantiles(h5, self.chroms)),
+            "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN,
+                                                               "stat": "sum"}),
+            "graph": json.dumps(_asdict(spec.graph)),
+            "genes": json.dumps(_asdict(spec.genes)),
+            "fasta": str(fasta) if fasta else "",
+            "fasta_sha256": provenance["fasta"]["files"][str(fasta)]["sha256"] if fasta else "",
+            "fasta_chroms": json.dumps(self.fasta or {}),
+            "provenance": json.dumps(provenance),
+            "created_by": f"graphreg_zoo {__version__}",
+            "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+
+
+def _asdict(obj) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(obj)
+
+
+def _n_nodes(length: int) -> int:
+    return -(-length // NODE_BIN)
+
+
+def _binary_graph(matrix):
+    """Binary, symmetric, zero-diagonal CSR copy of `matrix`."""
+    import scipy.sparse as sp
+
+    m = sp.csr_matrix(matrix)
+    m = ((m != 0) + (m != 0).T).astype(np.float32).tocsr()
+    m.setdiag(0)
+    m.eliminate_zeros()
+    m.sort_indices()
+    return m
+
+
+def _edge_npz_graphs(path: Path, sizes: dict[str, int], chroms: list[str]) -> dict[str, Any]:
+    """Graphs from an .npz whose arrays are named by chromosome, each (E, 2) 5 kb node pairs."""
+    import scipy.sparse as sp
+
+    with np.load(path) as npz:
+        mapping = assembly.match_chroms(npz.files, chroms, f"graph ({path})")
+        assembly.require_chroms(mapping, chroms, f"graph ({path})")
+        out = {}
+        for chrom, key in mapping.items():
+            edges = np.asarray(npz[key], dtype=np.int64).reshape(-1, 2)
+            n = _n_nodes(sizes[chrom])
+            if edges.size and (edges.min() < 0 or edges.max() >= n):
+                raise InvalidInputError(f"graph ({path}), {key}: node index outside 0..{n - 1} (5 kb nodes)")
+            out[chrom] = sp.csr_matrix((np.ones(len(edges), np.float32), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    return out
+
+
+def _write_graph(group, graph) -> None:
+    g = group.create_group("graph")
+    g.attrs.update(n_nodes=graph.shape[0], n_edges=int(graph.nnz))
+    g.create_dataset("indptr", data=graph.indptr.astype(np.int64))
+    g.create_dataset("indices", data=graph.indices.astype(np.int32))
+
+
+def _write_tss(group, table) -> None:
+    import h5py
+
+    g = group.create_group("tss")
+    for col in ("node", "bin_start", "tss", "n_tss"):
+        g.create_dataset(col, data=table[col].to_numpy(np.int64))
+    g.create_dataset("genes", data=table["genes"].astype(str).to_numpy(dtype=object), dtype=h5py.string_dtype())
+
+
+def _quantiles(h5, chroms: list[str]) -> dict[str, dict[str, float]]:
+    """Per-track distribution summary over all stored bins (for cross-cell comparisons)."""
+    out = {}
+    for i, name in enumerate(TRACK_NAMES):
+        values = np.concatenate([h5[f"chroms/{c}/tracks"][:, i] for c in chroms])
+        qs = np.quantile(values, QUANTILES) if values.size else np.zeros(len(QUANTILES))
+        out[name] = {f"q{q:g}": float(v) for q, v in zip(QUANTILES, qs)}
+        out[name].update(mean=float(values.mean()), max=float(values.max()), nonzero=float((values > 0).mean()))
+    return out
+
+
+class CellData:
+    """Read-only access to a CellData HDF5 file (docs/celldata-format.md).
+
+    Example:
+        >>> cell = CellData("K562.h5")                    # doctest: +SKIP
+        >>> cell.tracks("chr1").shape                    # doctest: +SKIP
+        (2492507, 3)
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        import h5py
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InvalidInputError(f"CellData file {self.path} does not exist; create it with `graphreg-zoo prepare`")
+        try:
+            with h5py.File(self.path, "r") as h5:
+                raw = dict(h5.attrs)
+        except OSError as exc:
+            raise InvalidInputError(f"{self.path} is not an HDF5 file: {exc}") from None
+        version = raw.get("format_version")
+        if version is None:
+            raise InvalidInputError(f"{self.path} is not a CellData file (no format_version attribute)")
+        if int(version) > FORMAT_VERSION:
+            raise InvalidInputError(
+                f"{self.path} has CellData format {version}; this graphreg_zoo reads up to {FORMAT_VERSION}. Upgrade."
+            )
+        self.attrs: dict[str, Any] = {k: _decode(v) for k, v in raw.items()}
+        self._fasta: Fasta | None = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "CellData":
+        """Same as `CellData(path)`."""
+        return cls(path)
+
+    @property
+    def genome(self) -> str:
+        return self.attrs["genome"]
+
+    @property
+    def chroms(self) -> list[str]:
+        return list(self.attrs["chroms"])
+
+    @property
+    def chrom_sizes(self) -> dict[str, int]:
+        return dict(self.attrs["chrom_sizes"])
+
+    @property
+    def track_names(self) -> list[str]:
+        return list(self.attrs["track_names"])
+
+    @property
+    def fasta(self) -> Path | None:
+        """The FASTA recorded at preparation time (None if none was given)."""
+        return Path(self.attrs["fasta"]) if self.attrs.get("fasta") else None
+
+    @property
+    def fasta_sha256(self) -> str | None:
+        return self.attrs.get("fasta_sha256") or None
+
+    def n_nodes(self, chrom: str) -> int:
+        """Number of 5 kb nodes of `chrom` (ceil(length / 5000))."""
+        return _n_nodes(self._size(chrom))
+
+    def _size(self, chrom: str) -> int:
+        if chrom not in self.attrs["chrom_sizes"]:
+            raise InvalidInputError(f"{self.path}: no chromosome {chrom!r}; it holds {', '.join(self.chroms)}")
+        return int(self.attrs["chrom_sizes"][chrom])
+
+    def _read(self, chrom: str, name: str, rows: slice = slice(None)):
+        import h5py
+
+        self._size(chrom)
+        with h5py.File(self.path, "r") as h5:
+            node = h5.get(f"chroms/{chrom}/{name}")
+            return None if node is None else node[rows]
+
+    def tracks(self, chrom: str, start: int | None = None, stop: int | None = None) -> np.ndarray:
+        """float32 (n_100bp, 3) tracks of `chrom` (optionally bins [start, stop)), in `track_names` order."""
+        return self._read(chrom, "tracks", slice(start, stop))
+
+    def cage(self, chrom: str) -> np.ndarray | None:
+        """float32 (n_nodes,) CAGE summed per 5 kb node, or None if the cell has no CAGE."""
+        return self._read(chrom, "cage")
+
+    def graph(self, chrom: str):
+        """scipy.sparse.csr_matrix (n_nodes, n_nodes): binary, symmetric, zero diagonal."""
+        import scipy.sparse as sp
+
+        n = self.n_nodes(chrom)
+        indptr, indices = self._read(chrom, "graph/indptr"), self._read(chrom, "graph/indices")
+        return sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(n, n))
+
+    def tss(self, chrom: str):
+        """pandas.DataFrame with columns node, bin_start, tss, n_tss, genes (one row per TSS node)."""
+        import pandas as pd
+
+        data = {c: self._read(chrom, f"tss/{c}") for c in TABLE_COLUMNS}
+        data["genes"] = [g.decode() if isinstance(g, bytes) else str(g) for g in data["genes"]]
+        return pd.DataFrame(data, columns=list(TABLE_COLUMNS))
+
+    def tss_count(self, chrom: str) -> np.ndarray:
+        """float32 (n_nodes,) number of TSSs per node."""
+        out = np.zeros(self.n_nodes(chrom), dtype=np.float32)
+        out[self._read(chrom, "tss/node")] = self._read(chrom, "tss/n_tss")
+        return out
+
+    def sequence(self, chrom: str, start: int, end: int, dtype: type = np.float32) -> np.ndarray:
+        """One-hot (end - start, 4) of the recorded FASTA; outside the chromosome is zeros."""
+        if self.fasta is None:
+            raise NotAvailableError(f"{self.path} was prepared without a FASTA; add `fasta:` to the spec and re-run")
+        if not self.fasta.is_file():
+            raise NotAvailableError(f"{self.path}: its FASTA {self.fasta} is gone; restore it or re-run prepare")
+        self._size(chrom)
+        if self._fasta is None:
+            self._fasta = Fasta(self.fasta)
+        file_chrom = self.attrs.get("fasta_chroms", {}).get(chrom, chrom)
+        return self._fasta.one_hot(file_chrom, start, end, dtype)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and (value.startswith(("[", "{")) or value == "null"):
+        return json.loads(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,174 @@
+"""Gene annotation (GTF, GFF3 or BED) -> transcription start sites -> per-node TSS tables.
+
+TSS positions are 0-based. GTF/GFF3 records (1-based, inclusive) give the 5' end strand-aware:
+`start - 1` on `+`, `end - 1` on `-`. BED records (0-based, half-open) give `start` on `+` and
+`end - 1` on `-`, except for files of equal-width windows centred on the TSS (e.g. ABC's
+`*.TSS500bp.bed`), whose TSS is the window centre `(start + end) // 2`.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidInputError
+
+TSS_COLUMNS = ("chrom", "tss", "gene", "strand")
+TABLE_COLUMNS = ("node", "bin_start", "tss", "n_tss", "genes")
+_MAX_CENTRED_WIDTH = 2000
+_GFF_COLUMNS = ["chrom", "source", "feature", "start", "end", "score", "strand", "frame", "attributes"]
+_BIOTYPE_KEYS = ("gene_biotype", "gene_type", "biotype")
+
+
+def detect_format(path: str | Path) -> str:
+    """`gtf`, `gff3` or `bed` from the file name (a trailing .gz is ignored)."""
+    name = Path(path).name.lower().removesuffix(".gz")
+    for suffix, fmt in ((".gtf", "gtf"), (".gff3", "gff3"), (".gff", "gff3"), (".bed", "bed")):
+        if name.endswith(suffix):
+            return fmt
+    raise InvalidInputError(f"{path}: cannot tell the annotation format from the name; set `format: gtf|gff3|bed`")
+
+
+def read_tss(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    level: str = "gene",
+    biotypes: list[str] | None = None,
+    name_attribute: str | None = None,
+) -> pd.DataFrame:
+    """Read TSSs from an annotation file: a DataFrame with columns chrom, tss, gene, strand.
+
+    `level` is `gene` or `transcript` (GTF/GFF3 records used); `biotypes` keeps only those gene
+    biotypes; `name_attribute` overrides the attribute holding the gene name (default
+    `gene_name` for GTF, `Name`/`gene_name` for GFF3).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"gene annotation {path} does not exist; fix `genes: path:` in the spec")
+    fmt = (fmt or detect_format(path)).lower()
+    if level not in ("gene", "transcript"):
+        raise InvalidInputError(f"{path}: level must be `gene` or `transcript`, not {level!r}")
+    if fmt == "bed":
+        table = _read_bed(path, biotypes)
+    elif fmt in ("gtf", "gff3", "gff"):
+        table = _read_gff(path, "gtf" if fmt == "gtf" else "gff3", level, biotypes, name_attribute)
+    else:
+        raise InvalidInputError(f"{path}: unknown annotation format {fmt!r}; use gtf, gff3 or bed")
+    if table.empty:
+        raise InvalidInputError(f"{path}: no TSS left after filtering (level={level}, biotypes={biotypes})")
+    return table.reset_index(drop=True)
+
+
+def _read_gff(path: Path, flavour: str, level: str, biotypes: list[str] | None, name_attr: str | None) -> pd.DataFrame:
+    raw = pd.read_csv(path, sep="\t", comment="#", header=None, names=_GFF_COLUMNS, dtype={"chrom": str},
+                      quoting=3, low_memory=False)
+    features = {"gene": {"gene"}, "transcript": {"transcript", "mRNA"}}[level]
+    rows = raw[raw["feature"].isin(features)]
+    if rows.empty:
+        raise InvalidInputError(
+            f"{path}: no {'/'.join(sorted(features))} records (it has {sorted(raw['feature'].unique())[:8]}); "
+            "try `level: transcript` or `level: gene` in the spec"
+        )
+    attrs = rows["attributes"].astype(str)
+    names = _attribute(attrs, flavour, [name_attr] if name_attr else
+                       (["gene_name"] if flavour == "gtf" else ["gene_name", "Name"]))
+    if flavour == "gff3" and level == "transcript" and not name_attr:
+        names = _gff3_parent_names(raw, attrs).fillna(names)
+    if names.isna().all():
+        key = name_attr or ("gene_name" if flavour == "gtf" else "Name")
+        raise InvalidInputError(
+            f"{path}: no gene names (attribute `{key}`) on any {level} record, e.g. line: "
+            f"{attrs.iloc[0][:120]!r}. GraphReg reports genes by name: use an annotation with gene "
+            "names, or set `name_attribute: gene_id` under `genes:` in the spec."
+        )
+    names = names.fillna(_attribute(attrs, flavour, ["gene_id", "ID"]))
+    if biotypes:
+        kinds = _attribute(attrs, flavour, list(_BIOTYPE_KEYS))
+        if kinds.isna().all():
+            raise InvalidInputError(f"{path}: `biotypes` given but no record has {'/'.join(_BIOTYPE_KEYS)}")
+        keep = kinds.isin(biotypes).to_numpy()
+        rows, names = rows[keep], names[keep]
+    plus = (rows["strand"] == "+").to_numpy()
+    tss = np.where(plus, rows["start"].to_numpy(np.int64) - 1, rows["end"].to_numpy(np.int64) - 1)
+    return pd.DataFrame({"chrom": rows["chrom"].to_numpy(), "tss": tss, "gene": names.to_numpy(),
+                         "strand": rows["strand"].to_numpy()})
+
+
+def _attribute(attrs: pd.Series, flavour: str, keys: list[str]) -> pd.Series:
+    """The first of `keys` present in each attribute string (NaN where none is)."""
+    out = pd.Series(np.nan, index=attrs.index, dtype=object)
+    for key in keys:
+        pattern = rf'(?:^|;)\s*{re.escape(key)} "([^"]*)"' if flavour == "gtf" else rf"(?:^|;){re.escape(key)}=([^;]*)"
+        out = out.fillna(attrs.str.extract(pattern, expand=False))
+    return out
+
+
+def _gff3_parent_names(raw: pd.DataFrame, attrs: pd.Series) -> pd.Series:
+    """For GFF3 transcripts: the Name of the parent gene record."""
+    genes = raw[raw["feature"] == "gene"]["attributes"].astype(str)
+    ids = _attribute(genes, "gff3", ["ID"])
+    gene_names = _attribute(genes, "gff3", ["gene_name", "Name"])
+    lookup = dict(zip(ids, gene_names))
+    return _attribute(attrs, "gff3", ["Parent"]).map(lookup)
+
+
+def _read_bed(path: Path, biotypes: list[str] | None) -> pd.DataFrame:
+    with _open_text(path) as fh:
+        first = fh.readline()
+    header = first.lstrip("#").split() if first.startswith("#") else None
+    table = pd.read_csv(path, sep="\t", comment="#", header=None, dtype={0: str}, quoting=3)
+    table = table[~table[0].isin(["track", "browser"])]
+    if table.shape[1] < 4:
+        raise InvalidInputError(f"{path}: a TSS BED needs at least 4 columns (chrom start end name)")
+    start, end = table[1].to_numpy(np.int64), table[2].to_numpy(np.int64)
+    strand = table[5].astype(str).to_numpy() if table.shape[1] >= 6 else np.full(len(table), "+")
+    widths = end - start
+    if widths.size and widths.min() == widths.max() and widths[0] <= _MAX_CENTRED_WIDTH:
+        tss = (start + end) // 2
+    else:
+        tss = np.where(strand == "-", end - 1, start)
+    out = pd.DataFrame({"chrom": table[0].to_numpy(), "tss": tss, "gene": table[3].astype(str).to_numpy(),
+                        "strand": strand})
+    if biotypes:
+        col = header.index("gene_type") if header and "gene_type" in header else None
+        if col is None or col >= table.shape[1]:
+            raise InvalidInputError(f"{path}: `biotypes` given but the BED has no `gene_type` column in its # header")
+        out = out[table[col].isin(biotypes).to_numpy()]
+    return out
+
+
+def _open_text(path: Path):
+    import gzip
+
+    return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)
+
+
+def tss_table(tss: np.ndarray, genes: np.ndarray, length: int, node_size: int = 5000, where: str = "") -> pd.DataFrame:
+    """Per-node TSS summary of one chromosome, one row per node holding at least one TSS.
+
+    Columns: node, bin_start (= node * node_size), tss (the first TSS in the node), n_tss (the
+    number of distinct (position, gene) TSSs), genes (distinct names in TSS order joined by '+',
+    never truncated).
+    """
+    frame = pd.DataFrame({"tss": np.asarray(tss, dtype=np.int64), "gene": np.asarray(genes, dtype=object)})
+    outside = frame[(frame["tss"] < 0) | (frame["tss"] >= length)]
+    if not outside.empty:
+        row = outside.iloc[0]
+        raise InvalidInputError(
+            f"{where}: TSS of {row['gene']} at {row['tss']:,} lies outside the chromosome (length {length:,}); "
+            "the annotation is probably from another genome build"
+        )
+    frame = frame.drop_duplicates().sort_values(["tss", "gene"], kind="stable")
+    frame["node"] = frame["tss"] // node_size
+    grouped = frame.groupby("node", sort=True)
+    out = pd.DataFrame({
+        "tss": grouped["tss"].first(),
+        "n_tss": grouped["tss"].size(),
+        "genes": grouped["gene"].agg(lambda g: "+".join(dict.fromkeys(g))),
+    }).reset_index()
+    out["bin_start"] = out["node"] * node_size
+    return out[list(TABLE_COLUMNS)].astype({"node": np.int64, "bin_start": np.int64, "tss": np.int64,
+                                           "n_tss": np.int64})

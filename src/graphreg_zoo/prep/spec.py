@@ -1,0 +1,187 @@
+"""`CellSpec`: what `prepare` needs to know about one cell's input files (YAML or Python).
+
+Example YAML (relative paths are resolved against the YAML file's folder):
+
+    name: K562
+    genome: hg19                 # hg19 | hg38 | mm10, or any name plus `chrom_sizes:`
+    chromosomes: [chr1, chr2]    # default: the autosomes
+    tracks:
+      h3k4me3: {path: H3K4me3.bw, stat: sum, normalisation: log2}
+      h3k27ac: H3K27ac.bw        # a bare path takes the defaults
+      dnase: {path: https://example.org/DNase.bw, stat: max}
+    cage: {path: CAGE.bw}
+    graph: {format: hicdcplus, path: hicdc/K562_HiChIP_FDR_01, fdr: 0.1, max_distance_bp: 2000000}
+    genes: {path: gencode.gtf, level: gene, biotypes: [protein_coding]}
+    fasta: hg19.fa
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError
+from .tracks import NAN_POLICIES, NORMALISATIONS, STATS
+
+TRACK_NAMES = ("h3k4me3", "h3k27ac", "dnase")
+GRAPH_FORMATS = ("hicdcplus", "bedpe", "juicer_dump", "cool", "hic", "npz")
+
+
+@dataclass
+class TrackSpec:
+    """One bigWig/bedGraph track: its path or URL, per-bin statistic and normalisation."""
+
+    path: str
+    stat: str = "sum"
+    normalisation: str = "log2"
+    clip: float | None = None
+    nan: str = "error"
+
+    def __post_init__(self) -> None:
+        _choice("stat", self.stat, STATS)
+        _choice("normalisation", self.normalisation, NORMALISATIONS)
+        _choice("nan", self.nan, NAN_POLICIES)
+
+
+@dataclass
+class GraphSpec:
+    """Where the 5 kb contact graph comes from (see `graphreg_zoo.prep.contacts`)."""
+
+    format: str
+    path: str
+    fdr: float = 0.1
+    max_distance_bp: int = 2_000_000
+    resolution: int = 5000
+    call: bool = False
+
+    def __post_init__(self) -> None:
+        _choice("graph format", self.format, GRAPH_FORMATS)
+
+
+@dataclass
+class GeneSpec:
+    """Gene annotation (GTF, GFF3 or BED) and which records give TSSs."""
+
+    path: str
+    format: str | None = None
+    level: str = "gene"
+    biotypes: list[str] | None = None
+    name_attribute: str | None = None
+
+
+@dataclass
+class CellSpec:
+    """Inputs of one cell: genome, three epigenome tracks, optional CAGE, graph, genes, FASTA.
+
+    Args:
+        genome: hg19, hg38, mm10 (or GRCh37/GRCh38/GRCm38), or a custom name with `chrom_sizes`.
+        tracks: {"h3k4me3", "h3k27ac", "dnase"} -> TrackSpec (or a dict, or a bare path).
+        graph: GraphSpec (or a dict).
+        genes: GeneSpec (or a dict, or a bare path).
+        cage: optional TrackSpec for the CAGE target (summed per 5 kb node, never transformed).
+        fasta: optional FASTA for sequence models.
+        chromosomes: names to prepare; default the autosomes of `genome`.
+        chrom_sizes: a chrom.sizes file overriding the built-in table.
+        name: the cell's name (stored in the file).
+
+    Example:
+        >>> spec = CellSpec.from_yaml("K562.yaml")          # doctest: +SKIP
+        >>> graphreg_zoo.prepare(spec, "K562.h5")           # doctest: +SKIP
+    """
+
+    genome: str
+    tracks: dict[str, TrackSpec]
+    graph: GraphSpec
+    genes: GeneSpec
+    cage: TrackSpec | None = None
+    fasta: str | None = None
+    chromosomes: list[str] | None = None
+    chrom_sizes: str | None = None
+    name: str = "cell"
+    base_dir: Path = field(default_factory=Path.cwd, repr=False)
+
+    def __post_init__(self) -> None:
+        if set(self.tracks) != set(TRACK_NAMES):
+            raise InvalidInputError(
+                f"spec `tracks:` must name exactly {', '.join(TRACK_NAMES)}; got {', '.join(self.tracks) or 'none'}"
+            )
+        self.tracks = {k: _coerce(TrackSpec, self.tracks[k], f"tracks.{k}") for k in TRACK_NAMES}
+        self.graph = _coerce(GraphSpec, self.graph, "graph")
+        self.genes = _coerce(GeneSpec, self.genes, "genes")
+        self.cage = None if self.cage is None else _coerce(TrackSpec, self.cage, "cage")
+        self.base_dir = Path(self.base_dir)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base_dir: str | Path | None = None) -> "CellSpec":
+        """Build a spec from a mapping (e.g. parsed YAML); unknown keys are an error."""
+        if not isinstance(data, dict):
+            raise InvalidInputError(f"a cell spec must be a mapping of keys, got {type(data).__name__}")
+        allowed = {f.name for f in dataclasses.fields(cls)} - {"base_dir"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise InvalidInputError(f"unknown spec key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        missing = [k for k in ("genome", "tracks", "graph", "genes") if k not in data]
+        if missing:
+            raise InvalidInputError(f"the cell spec lacks required key(s): {', '.join(missing)}")
+        return cls(**data, base_dir=Path(base_dir) if base_dir else Path.cwd())
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "CellSpec":
+        """Read a spec from a YAML file; relative paths are taken from the file's folder."""
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise InvalidInputError(f"spec file {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise InvalidInputError(f"{path}: not valid YAML: {exc}") from None
+        try:
+            return cls.from_dict(data, base_dir=path.resolve().parent)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{path}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain data (what `from_dict` accepts)."""
+        data = dataclasses.asdict(self)
+        data.pop("base_dir")
+        return data
+
+    def inputs(self) -> dict[str, str]:
+        """Every input file by its role (`tracks.dnase`, `cage`, `graph`, `genes`, `fasta`)."""
+        roles = {f"tracks.{k}": t.path for k, t in self.tracks.items()}
+        if self.cage is not None:
+            roles["cage"] = self.cage.path
+        roles["graph"] = self.graph.path
+        roles["genes"] = self.genes.path
+        if self.fasta:
+            roles["fasta"] = self.fasta
+        if self.chrom_sizes:
+            roles["chrom_sizes"] = self.chrom_sizes
+        return roles
+
+
+def _coerce(kind: type, value: Any, key: str) -> Any:
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, (str, Path)):
+        return kind(path=str(value))
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"spec `{key}:` must be a path or a mapping, got {value!r}")
+    allowed = {f.name for f in dataclasses.fields(kind)}
+    unknown = set(value) - allowed
+    if unknown:
+        raise InvalidInputError(f"spec `{key}:` has unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    if "path" not in value:
+        raise InvalidInputError(f"spec `{key}:` needs a `path:`")
+    try:
+        return kind(**value)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"spec `{key}:` {exc}") from None
+
+
+def _choice(what: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InvalidInputError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")

@@ -1,0 +1,76 @@
+"""A fold ensemble: the ten fold models of a family, routed by held-out chromosome.
+
+Predictions on a chromosome come from the fold that held it out (test chromosome first,
+then validation), so a model never predicts on its own training chromosomes; on
+chromosomes no fold held out (human chr22, chrX, …) the folds are averaged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .folds import chromosome_number, fold_chromosomes
+
+
+@dataclass
+class FoldEnsemble:
+    """Fold models with their held-out chromosomes.
+
+    Args:
+        models: fold number (1..10) -> model (a Keras model or any callable on the input dict).
+        organism: 'human' or 'mouse'; sets each fold's held-out chromosomes (`fold_chromosomes`).
+        name: the zoo name of the family.
+        card: the family's zoo card (metadata only).
+
+    Example:
+        >>> ens = graphreg_zoo.load("epi_K562_hichip")            # doctest: +SKIP
+        >>> out = ens.predict_window({"epigenome": x, "adjacency": a}, "chr2")  # fold 1's test chromosome
+    """
+
+    models: dict[int, Callable[..., Any]]
+    organism: str = "human"
+    name: str = ""
+    card: dict = field(default_factory=dict)
+    folds: dict[int, Mapping[str, tuple[int, int]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.folds = {fold: fold_chromosomes(fold, self.organism) for fold in self.models}
+
+    def fold_for(self, chrom: str | int) -> int | None:
+        """The fold that held `chrom` out: test chromosome preferred, then validation; None if none did."""
+        number = chromosome_number(chrom)
+        held_out = [fold for role in ("test", "valid") for fold in sorted(self.folds)
+                    if number in self.folds[fold][role]]
+        return held_out[0] if held_out else None
+
+    def model_for(self, chrom: str | int) -> Callable[..., Any] | None:
+        """The model of the fold that held `chrom` out, or None where every fold trained on it."""
+        fold = self.fold_for(chrom)
+        return None if fold is None else self.models[fold]
+
+    def predict_window(self, inputs: Any, chrom: str | int) -> Any:
+        """Outputs for one window on `chrom`: the held-out fold's, or the mean over all folds."""
+        model = self.model_for(chrom)
+        if model is not None:
+            return _to_numpy(model(inputs, training=False))
+        outputs = [_to_numpy(m(inputs, training=False)) for _, m in sorted(self.models.items())]
+        return _mean(outputs)
+
+
+def _to_numpy(outputs: Any) -> Any:
+    if isinstance(outputs, Mapping):
+        return {k: _to_numpy(v) for k, v in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(_to_numpy(v) for v in outputs)
+    return np.asarray(outputs)
+
+
+def _mean(outputs: list[Any]) -> Any:
+    first = outputs[0]
+    if isinstance(first, Mapping):
+        return {k: _mean([o[k] for o in outputs]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(_mean(list(parts)) for parts in zip(*outputs))
+    return np.mean(np.stack(outputs), axis=0)

@@ -1,0 +1,132 @@
+"""`load` and `fetch`: from a zoo name (or hub handle, preset dir, upstream .h5) to a model.
+
+Accepted names:
+  - a family or alias, e.g. `epi_K562_hichip` -> a FoldEnsemble of its ten folds;
+  - a member, `epi_K562_hichip_fdr01@fold3` -> one Keras model;
+  - `hf://org/repo@<40-hex revision>` -> the preset (or fold-ensemble preset) in that hub snapshot;
+  - a local preset directory (or fold-ensemble preset directory);
+  - an upstream `.h5` checkpoint -> converted on the fly.
+Raw files are verified and cached by `fetch.py`; converted presets are cached next to them.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from .._atomic import sha256_file
+from ..errors import InvalidInputError
+from . import cards
+from .ensemble import FoldEnsemble
+from .fetch import FileSpec, entry_lock, fetch_files, fetch_hf, preset_path
+from .folds import ORGANISM_OF_GENOME, fold_chromosomes
+
+_VALID = re.compile(r"valid_chr_(\d+),(\d+)")
+
+
+def member_spec(entry: dict[str, Any]) -> FileSpec:
+    """The FileSpec of one card member."""
+    return FileSpec(entry["path"], entry["source"], entry.get("sha256"), entry.get("size"))
+
+
+def card_specs() -> dict[str, FileSpec]:
+    """Every file any card knows, by path."""
+    return {m["path"]: member_spec(m) for card in cards.all_cards().values() for m in card["folds"]["members"]}
+
+
+def _members(name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    card, fold = cards.resolve(name)
+    entries = card["folds"]["members"]
+    return card, ([cards.member(card, fold)] if fold is not None else entries)
+
+
+def fetch(name: str) -> list[Path]:
+    """Download and verify the raw files of a family or member; returns their cached paths."""
+    _, entries = _members(name)
+    return fetch_files(member_spec(e) for e in entries)
+
+
+def _member_card(card: dict[str, Any], entry: dict[str, Any], raw: Path) -> dict[str, Any]:
+    keep = ("kind", "cell", "organism", "genome", "assay", "fdr", "generalizable", "model", "input_spec",
+            "license", "citation", "recipe")
+    return {**{k: card.get(k) for k in keep}, "name": f"{card['name']}@fold{entry['fold']}", "family": card["name"],
+            "fold": entry["fold"], "valid": entry["valid"], "test": entry["test"], "path": entry["path"],
+            "source": entry["source"], "sha256": sha256_file(raw)}
+
+
+def _convert_member(card: dict[str, Any], entry: dict[str, Any], raw: Path, **kwargs: Any) -> Any:
+    """The Keras model of one fetched member, from the preset cache when possible."""
+    from .presets import load_preset, save_preset
+    from .upstream import convert_upstream
+
+    if kwargs:  # non-default conversion options: never cached
+        return convert_upstream(raw, **kwargs)
+    preset = preset_path(entry["path"])
+    with entry_lock(entry["path"] + ".preset"):
+        if not preset.is_dir():
+            model = convert_upstream(raw)
+            save_preset(model, preset, _member_card(card, entry, raw))
+            return model
+    return load_preset(preset)
+
+
+def _load_path(path: Path, **kwargs: Any) -> Any:
+    from .presets import load_preset
+    from .upstream import convert_upstream
+
+    if path.is_dir():
+        return load_preset(path)
+    if path.suffix == ".h5":
+        return convert_upstream(path, **kwargs)
+    raise InvalidInputError(f"{path} is neither a preset directory nor an upstream .h5 checkpoint")
+
+
+def load(name: str, **kwargs: Any) -> Any:
+    """Load a model by zoo name, `name@foldN`, `hf://org/repo@rev`, preset directory or upstream `.h5`.
+
+    A family loads as a FoldEnsemble; everything else as one Keras model. `kwargs` go to the
+    upstream converter (e.g. `return_attention=True`) and bypass the preset cache.
+
+    Example: ``model = graphreg_zoo.load("epi_K562_hichip_fdr01@fold1")``.
+    """
+    if name.startswith("hf://"):
+        return _load_path(fetch_hf(name), **kwargs)
+    if Path(name).exists():
+        return _load_path(Path(name), **kwargs)
+    card, entries = _members(name)
+    raws = fetch_files(member_spec(e) for e in entries)
+    models = {e["fold"]: _convert_member(card, e, raw, **kwargs) for e, raw in zip(entries, raws)}
+    if "@fold" in name:
+        return models[entries[0]["fold"]]
+    return FoldEnsemble(models, organism=ORGANISM_OF_GENOME[card["genome"]], name=card["name"],
+                        card={k: v for k, v in card.items() if k != "folds"})
+
+
+def fold_of_file(path: Path) -> int:
+    """The fold of an upstream file name: its first validation chromosome (`…_valid_chr_3,13…` -> 3)."""
+    match = _VALID.search(path.name)
+    if not match or not 1 <= int(match[1]) <= 10:
+        raise InvalidInputError(f"cannot tell the fold of {path.name}: expected '_valid_chr_<N>,<M>' with N in 1..10")
+    return int(match[1])
+
+
+def convert(source: str | Path, output: str | Path, *, organism: str = "human") -> Path:
+    """Convert an upstream `.h5` to a preset directory, or a folder of fold files to a fold-ensemble preset."""
+    from .presets import save_ensemble_preset, save_preset
+    from .upstream import convert_upstream
+
+    source = Path(source)
+    if source.is_file():
+        card = {"name": source.stem, "source": str(source), "sha256": sha256_file(source)}
+        return save_preset(convert_upstream(source), output, card)
+    files = sorted(source.glob("*.h5")) if source.is_dir() else []
+    if not files:
+        raise InvalidInputError(f"{source} is neither an upstream .h5 file nor a directory of them")
+    by_fold = {fold_of_file(f): f for f in files}
+    if len(by_fold) != len(files):
+        raise InvalidInputError(f"{source} holds several files for one fold: {[f.name for f in files]}")
+    members = {str(fold): {"name": f.stem, "source": str(f), "sha256": sha256_file(f),
+                           **{k: list(v) for k, v in fold_chromosomes(fold, organism).items()}}
+               for fold, f in by_fold.items()}
+    card = {"name": source.name, "organism": organism, "source": str(source), "members": members}
+    return save_ensemble_preset({fold: convert_upstream(f) for fold, f in by_fold.items()}, output, card)
