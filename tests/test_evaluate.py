@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.evaluate import evaluate
+from graphreg_zoo.evaluation import evaluate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -68,6 +68,8 @@ def test_without_fold_column_everything_is_one_group(rng):
     assert report.metrics["set"].tolist() == ["A", "B", "C", "D"]
     assert report.genes["contact_bin"].isin(["0", "1-4", "5-9", "10+"]).all()
     assert (report.genes.loc[report.genes["n_contact"] == 4, "contact_bin"] == "1-4").all()
+    comparisons = evaluate(table, table.assign(prediction=1.0)).comparisons
+    assert (comparisons["n_folds"] == 0).all() and comparisons["p_value"].isna().all()
 
 
 def test_wilcoxon_direction_and_delta_nll(rng):

@@ -164,9 +164,11 @@ def model_config(family: Family) -> dict:
 
 def input_spec(family: Family) -> dict:
     """Named model inputs (ARCHITECTURE 'Model I/O is by name')."""
-    graph = {"adjacency": {"shape": [1200, 1200], "meaning": (
-        f"binary symmetric 5 kb contact graph, zero diagonal, from {ASSAY_TOKEN.get(family.assay or '', 'the assay')} "
-        f"calls at FDR {FDR_VALUE.get(family.fdr or '', 'unknown')}")}}
+    assay = ASSAY_TOKEN[family.assay] if family.assay else "the contact"
+    calls = (f"{assay} calls at FDR {FDR_VALUE[family.fdr]}" if family.fdr
+             else f"{assay} calls used in training (FDR not recorded in the file name)")
+    graph = {"adjacency": {"shape": [1200, 1200],
+                           "meaning": f"binary symmetric 5 kb contact graph, zero diagonal, from {calls}"}}
     tracks = "RPGC-normalised" if family.generalizable else "log2(x+1) (then min-max scaled, UPSTREAM §4.3)"
     epi = {"epigenome": {"shape": [60000, 3], "tracks": ["H3K4me3", "H3K27ac", "DNase"], "bin_bp": 100,
                          "normalisation": tracks}}
@@ -230,11 +232,12 @@ PREDICTS = {
 }
 
 
-def caveats(family: Family) -> list[str]:
+def caveats(family: Family, members: list[dict]) -> list[str]:
     """What a user must know before trusting this family's outputs."""
-    notes = ["The sha256 of each file is not pinned yet: the first download records it and later loads enforce "
-             "it (`graphreg-zoo cache pin` writes the hashes out for this card).",
-             "No metric has been re-measured here; see the paper (PMC9104700) for reported performance.",
+    notes = [] if all(m["sha256"] for m in members) else [
+        "Some sha256 are not pinned yet: the first download records them and later loads enforce them "
+        "(`graphreg-zoo cache pin` writes the recorded hashes out for this card)."]
+    notes += ["No metric has been re-measured here; see the paper (PMC9104700) for reported performance.",
              "Only the held-out test (then validation) chromosomes of a fold are unseen by that fold's model; "
              "loading the family routes each chromosome accordingly and averages folds elsewhere."]
     if family.organism == "human":
@@ -257,7 +260,7 @@ def prose(family: Family, meta: dict) -> str:
     """The human-readable part of a card."""
     inputs = "\n".join(f"- `{k}`: shape {v['shape']}" + (f", tracks {v['tracks']}" if "tracks" in v else "")
                        for k, v in meta["input_spec"]["inputs"].items())
-    notes = "\n".join(f"- {c}" for c in caveats(family))
+    notes = "\n".join(f"- {c}" for c in caveats(family, meta["folds"]["members"]))
     return f"""
 # {family.name}
 

@@ -26,10 +26,10 @@ _API = {
     "prepare": "graphreg_zoo.prep.cell",
     "call_contacts": "graphreg_zoo.prep.contacts",
     # inference and evaluation
-    "predict": "graphreg_zoo.predict",
-    "evaluate": "graphreg_zoo.evaluate",
+    "predict": "graphreg_zoo.prediction",
+    "evaluate": "graphreg_zoo.evaluation",
     # training
-    "train": "graphreg_zoo.train",
+    "train": "graphreg_zoo.training",
     # interpretation
     "attribute": "graphreg_zoo.interpret.attribution",
     "knockout": "graphreg_zoo.interpret.perturb",

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import plots
 from ._tables import markdown_table, write_csv, write_text
-from .evaluate import CONTACT_BINS, GENE_SETS, POOLED, EvaluationReport, gene_set_mask
+from .evaluation import CONTACT_BINS, GENE_SETS, POOLED, EvaluationReport, gene_set_mask
 
 SCATTER = "scatter.png"
 CONTACTS = "contacts_box.png"

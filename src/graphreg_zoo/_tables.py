@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 from pathlib import Path
 from typing import Iterator
@@ -13,16 +14,20 @@ from .errors import InvalidInputError
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a `.parquet`, or a comma- or tab-separated text table (optionally gzipped)."""
+    """Read a `.parquet`, or a text table (optionally gzipped) separated by tabs or commas.
+
+    The separator is a tab when the header line holds one, else a comma.
+    """
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"table {path} does not exist; pass a CSV, TSV or Parquet file")
-    suffixes = [s.lower() for s in path.suffixes]
     try:
-        if ".parquet" in suffixes or ".pq" in suffixes:
+        if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        sep = "\t" if {".tsv", ".txt", ".bed"} & set(suffixes) else ","
-        return pd.read_csv(path, sep=sep)
+        opener = gzip.open if path.suffix.lower() == ".gz" else open
+        with opener(path, "rt") as fh:
+            header = fh.readline()
+        return pd.read_csv(path, sep="\t" if "\t" in header else ",")
     except (ValueError, OSError, ImportError) as exc:
         raise InvalidInputError(f"cannot read table {path}: {exc}") from exc
 

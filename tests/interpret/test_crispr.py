@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import graphreg_zoo
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.interpret.crispr import (
     SCHEMA,
@@ -228,5 +229,6 @@ def test_validate_enhancers_writes_the_report(realdata, benchmark, tmp_path):
     text = (out / "report.md").read_text()
     assert "101 element-gene pairs (7 positives, 44 genes)" in text and "abc" in text
     assert len(pd.read_csv(out / "pairs.csv")) == 101
+    assert graphreg_zoo.validate_enhancers is validate_enhancers
     with pytest.raises(InvalidInputError, match="score"):
         validate_enhancers(realdata / BENCHMARK, scores[["chrom", "start", "end", "gene"]], chroms=["chr22"])

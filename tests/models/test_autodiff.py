@@ -57,8 +57,12 @@ def test_batched_gradients_are_per_sample(rng):
         np.testing.assert_allclose(batched[i : i + 1], single, rtol=1e-5, atol=1e-6)
 
 
-def test_epi_graphreg_directional_derivative(rng):
-    """Full-size Epi-GraphReg with random weights: <grad, v> equals the finite difference along v."""
+def test_epi_graphreg_matches_finite_differences(rng):
+    """Full-size Epi-GraphReg with random weights, at the inputs of largest gradient.
+
+    ReLU and max-pooling make the network piecewise linear with many kinks, so a single
+    coordinate and a small step (1e-3) are used rather than a random direction.
+    """
     keras.utils.set_random_seed(3)
     model = EpiGraphReg(seed=3)
     adjacency = np.zeros((1, 1200, 1200), "float32")
@@ -67,7 +71,10 @@ def test_epi_graphreg_directional_derivative(rng):
     nodes = [599, 600, 601]
     grads = input_gradients(model, inputs, "epigenome", node_target(nodes))["epigenome"]
     assert np.abs(grads[0, 640 * 50 : 641 * 50]).sum() > 0, "the connected node must receive gradient"
-    direction = np.zeros_like(inputs["epigenome"])
-    direction[0, 29900:30100] = rng.normal(size=(200, 3))
-    fd = _directional_fd(model, inputs, "epigenome", direction, nodes, 1e-2)
-    np.testing.assert_allclose((grads * direction).sum(), fd, rtol=5e-2, atol=1e-4 * max(1.0, abs(fd)))
+    assert np.abs(grads[0, 700 * 50 : 701 * 50]).sum() == 0, "an unconnected distant node must not"
+    for flat in np.argsort(-np.abs(grads).ravel())[:3]:
+        index = np.unravel_index(flat, grads.shape)
+        bump = np.zeros_like(inputs["epigenome"])
+        bump[index] = 1.0
+        fd = _directional_fd(model, inputs, "epigenome", bump, nodes, 1e-3)
+        np.testing.assert_allclose(grads[index], fd, rtol=5e-2)

@@ -35,6 +35,25 @@ def random_intervals(rng: np.random.Generator, length: int, n: int) -> list[tupl
     return [(int(s), int(s + w), float(v)) for s, w, v in zip(starts[keep], spans[keep], vals[keep])]
 
 
+def per_base_bins(intervals, start: int, end: int, bin_size: int):
+    """Independent reference: paint every base of [start, end), then reduce per bin."""
+    value = np.zeros(end - start)
+    covered = np.zeros(end - start, dtype=bool)
+    for s, e, v in intervals:
+        s, e = max(s, start), min(e, end)
+        if e > s:
+            value[s - start : e - start] = v
+            covered[s - start : e - start] = True
+    n = -(-(end - start) // bin_size)
+    pad = n * bin_size - (end - start)
+    value, covered = np.pad(value, (0, pad)).reshape(n, bin_size), np.pad(covered, (0, pad)).reshape(n, bin_size)
+    sums = value.sum(1)
+    cov = covered.sum(1)
+    means = np.divide(sums, cov, out=np.zeros(n), where=cov > 0)
+    maxes = np.where(cov > 0, np.where(covered, value, -np.inf).max(1), 0.0)
+    return {"sum": sums, "mean": means, "max": maxes}
+
+
 def write_sizes(path: Path, sizes: dict[str, int]) -> Path:
     path.write_text("".join(f"{c}\t{n}\n" for c, n in sizes.items()))
     return path

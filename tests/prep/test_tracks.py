@@ -9,28 +9,9 @@ from hypothesis import strategies as st
 
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.prep.tracks import TrackFile, bin_intervals, bin_track, log2p1, normalise, upstream_minmax
-from .prep_factories import write_bigwig
+from .prep_factories import per_base_bins, write_bigwig
 
 K562 = "hg19_K562_chr9_4-6Mb"
-
-
-def per_base_bins(intervals, start: int, end: int, bin_size: int):
-    """Independent reference: paint every base of [start, end), then reduce per bin."""
-    value = np.zeros(end - start)
-    covered = np.zeros(end - start, dtype=bool)
-    for s, e, v in intervals:
-        s, e = max(s, start), min(e, end)
-        if e > s:
-            value[s - start : e - start] = v
-            covered[s - start : e - start] = True
-    n = -(-(end - start) // bin_size)
-    pad = n * bin_size - (end - start)
-    value, covered = np.pad(value, (0, pad)).reshape(n, bin_size), np.pad(covered, (0, pad)).reshape(n, bin_size)
-    sums = value.sum(1)
-    cov = covered.sum(1)
-    means = np.divide(sums, cov, out=np.zeros(n), where=cov > 0)
-    maxes = np.where(cov > 0, np.where(covered, value, -np.inf).max(1), 0.0)
-    return {"sum": sums, "mean": means, "max": maxes}
 
 
 @pytest.mark.parametrize("mark", ["H3K27ac", "H3K27me3", "RNA"])

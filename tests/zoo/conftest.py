@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import socket
 import threading
 import time
@@ -91,3 +93,27 @@ def fixture_card(tmp_path, monkeypatch, upstream_fixtures, zoo_home) -> FixtureC
     monkeypatch.setenv(cards.CARDS_ENV, str(directory))
     return FixtureCard(FIXTURE_FAMILY, fold1["path"], checkpoint, fold1["sha256"])
 
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch):
+    """Lay out a Hugging Face cache by hand (models--org--repo/{blobs,refs,snapshots/<sha>}), offline."""
+    root = tmp_path / "hf_hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(root))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def make(repo: str, commit: str, files: dict[str, bytes], refs: bool = True) -> Path:
+        base = root / ("models--" + repo.replace("/", "--"))
+        for name, data in files.items():
+            blob = base / "blobs" / hashlib.sha256(data).hexdigest()
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            blob.write_bytes(data)
+            link = base / "snapshots" / commit / name
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(os.path.relpath(blob, link.parent))
+        if refs:
+            (base / "refs").mkdir(exist_ok=True)
+            (base / "refs" / "main").write_text(commit)  # no trailing newline (huggingface_hub#4133)
+        return base / "snapshots" / commit
+
+    return make

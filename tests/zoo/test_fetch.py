@@ -19,7 +19,7 @@ DATA = bytes(range(256)) * 64
 
 def _spec(url: str, data: bytes = DATA, pinned: bool = True) -> FileSpec:
     sha = hashlib.sha256(data).hexdigest() if pinned else None
-    return FileSpec(REL, f"{url}/{REL}", sha, len(data))
+    return FileSpec(REL, f"{url}/{REL}", sha)
 
 
 def _leftovers(home) -> list[str]:
@@ -105,27 +105,10 @@ def test_two_processes_one_download(zoo_home, served):
     assert (zoo_home / "files" / REL).read_bytes() == DATA
 
 
-def _hf_cache(root, repo: str, commit: str, files: dict[str, bytes], refs: bool) -> None:
-    """A Hugging Face cache laid out by hand: models--org--repo/{blobs,refs,snapshots/<sha>}."""
-    base = root / ("models--" + repo.replace("/", "--"))
-    for name, data in files.items():
-        blob = base / "blobs" / hashlib.sha256(data).hexdigest()
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        blob.write_bytes(data)
-        link = base / "snapshots" / commit / name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))
-    if refs:
-        (base / "refs").mkdir()
-        (base / "refs" / "main").write_text(commit)  # no trailing newline (huggingface_hub#4133)
-
-
 @pytest.mark.parametrize("refs", [True, False], ids=["with-refs", "without-refs"])
-def test_hf_pinned_snapshot_offline(tmp_path, monkeypatch, refs):
+def test_hf_pinned_snapshot_offline(hf_cache, refs):
     commit = "0123456789abcdef0123456789abcdef01234567"
-    _hf_cache(tmp_path / "hub", "org/repo", commit, {"config.json": b"{}"}, refs)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hf_cache("org/repo", commit, {"config.json": b"{}"}, refs=refs)
     snapshot = fetch.fetch_hf(f"hf://org/repo@{commit}")
     assert (snapshot / "config.json").read_bytes() == b"{}"
     with pytest.raises(NotAvailableError):

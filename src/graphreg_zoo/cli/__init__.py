@@ -17,7 +17,7 @@ import typer
 from .. import __version__
 from ..errors import GraphRegZooError
 
-_COMMAND_MODULES = ("zoo", "prep", "predict", "train", "evaluate", "interpret", "simulate", "demo")
+_COMMAND_MODULES = ("zoo", "prep", "contacts", "predict", "train", "evaluate", "interpret", "simulate", "demo")
 
 app = typer.Typer(
     name="graphreg-zoo",

@@ -8,7 +8,6 @@ are distance (closer = higher) and ABC.
 """
 from __future__ import annotations
 
-import gzip
 import math
 import os
 from dataclasses import dataclass, field
@@ -47,17 +46,6 @@ def _as_bool(values: pd.Series) -> pd.Series:
     """TRUE/True/true/1/yes -> True; anything else, missing included, -> False."""
     text = values.astype("string").str.strip().str.lower()
     return text.isin(["true", "t", "1", "1.0", "yes"]).fillna(False).astype(bool)
-
-
-def _read_raw(path: Path) -> pd.DataFrame:
-    if path.suffix.lower() == ".parquet":
-        return read_table(path)
-    if not path.is_file():
-        raise InvalidInputError(f"CRISPR table {path} does not exist")
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt") as fh:
-        first = fh.readline()
-    return pd.read_csv(path, sep="\t" if "\t" in first else ",")
 
 
 def _detect(raw: pd.DataFrame, path: Path) -> str:
@@ -100,7 +88,7 @@ def read_crispr_table(path: str | os.PathLike, fmt: str = "auto") -> pd.DataFram
         effect < 0 (Fulco). Rows are kept as read; a missing label counts as not regulated.
     """
     path = Path(path)
-    raw = _read_raw(path)
+    raw = read_table(path)
     if fmt == "auto":
         fmt = _detect(raw, path)
     elif fmt not in FORMATS:
@@ -187,9 +175,13 @@ def _has_scores(pairs: pd.DataFrame, name: str) -> bool:
     return values is not None and bool(np.isfinite(values).any())
 
 
+def _missing_last(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), -np.inf, values)
+
+
 def pr_metrics(labels: np.ndarray, values: np.ndarray, min_recall: float) -> dict[str, float]:
     """AP, AUPRC and precision at `min_recall`; missing scores rank last."""
-    filled = np.where(np.isnan(values), -np.inf, values)
+    filled = _missing_last(values)
     return {
         "average_precision": average_precision(labels, filled),
         "auprc": auprc(labels, filled),
@@ -229,8 +221,7 @@ class CrisprReport:
         labels = self.pairs["regulated"].to_numpy()
         out = {}
         for name in self.scores:
-            values = score_values(self.pairs, name)
-            curve = precision_recall_curve(labels, np.where(np.isnan(values), -np.inf, values))
+            curve = precision_recall_curve(labels, _missing_last(score_values(self.pairs, name)))
             out[name] = (curve.recall, curve.precision)
         return out
 

@@ -32,7 +32,6 @@ PSEUDOCOUNT = 0.8  # total pseudocount per column, spread by the background
 UNIFORM = (0.25, 0.25, 0.25, 0.25)
 HIT_COLUMNS = ["chrom", "start", "end", "motif", "score", "pvalue", "strand", "matrix_id"]
 _K = 8  # k-mer width of the prefilter tables
-_N_PENALTY = -(10**7)  # integer score of an N: no window containing one can pass
 _BLOCK = 1 << 22  # positions scanned per block
 _CODES = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate("ACGT"):
@@ -215,17 +214,20 @@ class _Filter:
     model: ScoreModel
     offset: int  # first motif column covered by the 8-mer
     table: np.ndarray  # bool (4**_K,): this 8-mer may start a hit at position - offset
-    order: np.ndarray  # columns scored most informative first
-    slack: np.ndarray  # after column order[k], a hit needs partial score >= slack[k]
-    pwm5: np.ndarray  # (L, 5) integer PWM with N scoring _N_PENALTY
+    chunk_starts: np.ndarray  # 4-column chunks, most informative first
+    chunk_tables: list[np.ndarray]  # int64 (256,): score of each chunk's 4-mer
+    slack: np.ndarray  # after chunk k, a hit needs partial score >= slack[k]
 
 
-def _kmer_digits() -> np.ndarray:
-    idx = np.arange(4**_K)
-    return np.stack([(idx >> (2 * (_K - 1 - j))) & 3 for j in range(_K)], axis=1)
+_DIGITS4 = (np.arange(256)[:, None] >> (2 * np.arange(3, -1, -1))) & 3  # the 4 bases of each 4-mer
 
 
-def _prefilter(model: ScoreModel, digits: np.ndarray) -> _Filter:
+def _table4(cols: np.ndarray) -> np.ndarray:
+    """Score of the first len(cols) <= 4 columns for every 4-mer (later bases ignored)."""
+    return sum((cols[j][_DIGITS4[:, j]] for j in range(len(cols))), np.zeros(256, dtype=np.int64))
+
+
+def _prefilter(model: ScoreModel) -> _Filter:
     """Choose the 8-column window that lets the fewest background 8-mers through."""
     pwm, bg = model.pwm, np.full(4, 0.25)
     length = len(pwm)
@@ -239,12 +241,13 @@ def _prefilter(model: ScoreModel, digits: np.ndarray) -> _Filter:
         if best is None or passing < best[0]:
             best = (passing, off, model.threshold - rest)
     _, off, need = best
-    cols = pwm[off : off + _K]
-    chunk = sum(cols[j][digits[:, j]] for j in range(len(cols)))
-    order = np.argsort(-(pwm.max(1) - pwm.mean(1)), kind="stable")
-    best_rest = np.concatenate([np.cumsum(pwm.max(1)[order][::-1])[::-1][1:], [0]])
-    pwm5 = np.concatenate([pwm, np.full((length, 1), _N_PENALTY)], axis=1)
-    return _Filter(model, off, chunk >= need, order, model.threshold - best_rest, pwm5)
+    chunk = _table4(pwm[off : off + 4])[:, None] + _table4(pwm[off + 4 : off + _K])[None, :]
+    starts = np.arange(0, length, 4)
+    tables = [_table4(pwm[c : c + 4]) for c in starts]
+    order = np.argsort([-(t.max() - t.mean()) for t in tables], kind="stable")
+    best_next = np.array([tables[k].max() for k in order])
+    rest = np.concatenate([np.cumsum(best_next[::-1])[::-1][1:], [0]])
+    return _Filter(model, off, chunk.ravel() >= need, starts[order], [tables[k] for k in order], model.threshold - rest)
 
 
 def _encode(sequence: str | bytes | np.ndarray) -> np.ndarray:
@@ -275,10 +278,9 @@ class Scanner:
     ) -> None:
         if not 0 < pvalue < 1:
             raise InvalidInputError(f"pvalue must be in (0, 1), got {pvalue}")
-        digits = _kmer_digits()
         strands = ("+", "-") if both_strands else ("+",)
         models = [score_model(m, pvalue, strand=s, pseudocount=pseudocount, background=background) for m in motifs for s in strands]
-        filters = [_prefilter(mod, digits) for mod in models]
+        filters = [_prefilter(mod) for mod in models]
         filters.sort(key=lambda f: f.table.mean())
         self.groups = []
         for g in range(0, len(filters), 64):
@@ -315,6 +317,7 @@ class Scanner:
         kmers = np.zeros(n, dtype=np.int32)
         for j in range(_K):
             kmers = (kmers << 2) | two_bit[j : j + n]
+        n_count = np.concatenate([[0], np.cumsum(codes == 4, dtype=np.int32)])
         out: dict[str, list] = {k: [] for k in ("start", "end", "motif", "score", "pvalue", "strand", "matrix_id")}
         for table, members in self.groups:
             words = table[kmers]
@@ -328,7 +331,7 @@ class Scanner:
                 cand = cand[(cand >= 0) & (cand < owned) & (cand + length <= n)]
                 if not len(cand):
                     continue
-                cand, scores = _score_candidates(f, codes, cand)
+                cand, scores = _score_candidates(f, kmers, n_count, cand)
                 out["start"].append(cand + origin)
                 out["end"].append(cand + origin + length)
                 out["score"].append(scores / SCALE)
@@ -338,15 +341,15 @@ class Scanner:
         return {k: np.concatenate(v) if v else np.array([]) for k, v in out.items()}
 
 
-def _score_candidates(f: _Filter, codes: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact scores of candidate starts, most informative columns first, dropping hopeless ones."""
+def _score_candidates(f: _Filter, kmers: np.ndarray, n_count: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact scores of candidate starts, 4 columns per lookup, dropping hopeless ones early."""
     scores = np.zeros(len(cand), dtype=np.int64)
-    for j, slack in zip(f.order, f.slack):
-        scores += f.pwm5[j][codes[cand + j]]
+    for col, table, slack in zip(f.chunk_starts, f.chunk_tables, f.slack):
+        scores += table[kmers[cand + col] >> (2 * (_K - 4))]
         keep = scores >= slack
-        if not keep.all():
-            cand, scores = cand[keep], scores[keep]
-    return cand, scores
+        cand, scores = cand[keep], scores[keep]
+    clean = n_count[cand + len(f.model.pwm)] == n_count[cand]
+    return cand[clean], scores[clean]
 
 
 def scan(

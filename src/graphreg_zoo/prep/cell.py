@@ -65,20 +65,18 @@ def _local(path: str, base: Path, role: str) -> Path:
         except Exception as exc:  # noqa: BLE001 - any download failure is "not available"
             raise NotAvailableError(f"{role}: could not download {path}: {exc}") from exc
     local = Path(path).expanduser()
-    local = local if local.is_absolute() else base / local
-    if not _files(local):
-        raise InvalidInputError(f"{role}: file {local} does not exist; fix `{role}` in the spec")
-    return local
+    return local if local.is_absolute() else base / local
 
 
-def _files(path: Path) -> list[Path]:
-    """The files behind a spec path: the file, a folder's files, or those starting with a prefix
-    (per-chromosome call tables such as `K562_HiChIP_FDR_1_chr1`, `..._chr2`)."""
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file())
-    return sorted(p for p in path.parent.glob(path.name + "*") if p.is_file()) if path.parent.is_dir() else []
+def _files(source: Path, role: str, chroms: list[str]) -> list[Path]:
+    """The files behind one spec path, which must exist: the file itself, or for the graph a
+    cooler URI (`x.mcool::/resolutions/5000`) or a per-chromosome template (`calls_{chrom}`)."""
+    text = str(source).split("::")[0]
+    paths = [Path(text.format(chrom=c)) for c in chroms] if "{chrom}" in text else [Path(text)]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise InvalidInputError(f"{role}: file {missing[0]} does not exist; fix `{role}` in the spec")
+    return paths
 
 
 class _Job:
@@ -87,7 +85,7 @@ class _Job:
     def __init__(self, spec: CellSpec):
         self.spec = spec
         self.paths = {role: _local(p, spec.base_dir, role) for role, p in spec.inputs().items()}
-        sizes_file = self.paths.get("chrom_sizes")
+        sizes_file = _files(self.paths["chrom_sizes"], "chrom_sizes", [])[0] if spec.chrom_sizes else None
         self.build = assembly.canonical_build(spec.genome)
         self.sizes = assembly.genome_sizes(spec.genome, sizes_file)
         self.chroms = [assembly.normalize_chrom(c) for c in (spec.chromosomes or assembly.autosomes(spec.genome))]
@@ -97,6 +95,7 @@ class _Job:
                 f"chromosome(s) {', '.join(unknown)} are not in {spec.genome}'s sizes "
                 f"({', '.join(list(self.sizes)[:6])}, ...); fix `chromosomes:` in the spec"
             )
+        self.files = {role: _files(p, role, self.chroms) for role, p in self.paths.items()}
         self.tracks = {name: self._open_track(f"tracks.{name}") for name in TRACK_NAMES}
         self.cage = self._open_track("cage") if spec.cage is not None else None
         self.tss = self._read_genes()
@@ -138,20 +137,21 @@ class _Job:
         g: GraphSpec = self.spec.graph
         sizes = {c: self.sizes[c] for c in self.chroms}
         if g.format == "npz":
-            graphs = _edge_npz_graphs(self.paths["graph"], sizes, self.chroms)
+            graphs = _edge_npz_graphs(self.paths["graph"], sizes, self.chroms, g.max_distance_bp)
         else:
             from .contacts import build_graphs
 
-            graphs = build_graphs(self.paths["graph"], g.format, sizes, self.chroms, fdr=g.fdr,
-                                  max_distance=g.max_distance_bp, resolution=g.resolution, call=g.call)
-        out = {}
+            graphs = build_graphs(str(self.paths["graph"]), g.format, sizes, self.chroms, fdr=g.fdr,
+                                  max_distance=g.max_distance_bp, resolution=g.resolution, call=g.call,
+                                  min_count=g.min_count)
         for chrom in self.chroms:
             n = _n_nodes(self.sizes[chrom])
-            if chrom not in graphs or graphs[chrom].shape != (n, n):
-                shape = graphs[chrom].shape if chrom in graphs else "missing"
-                raise InvalidInputError(f"graph ({self.paths['graph']}), {chrom}: expected a {n}x{n} graph, got {shape}")
-            out[chrom] = _binary_graph(graphs[chrom])
-        return out
+            if graphs[chrom].shape != (n, n):
+                raise InvalidInputError(
+                    f"graph ({self.paths['graph']}), {chrom}: got a {graphs[chrom].shape} graph, need {n}x{n} "
+                    f"5 kb nodes; set `resolution: 5000` under `graph:`"
+                )
+        return graphs
 
     def reference_max(self, spec: TrackSpec, track: TrackFile, mapping: dict[str, str]) -> float | None:
         """For `upstream_minmax`: the track's maximum log2(x+1) on chr1 (binned from the file)."""
@@ -205,9 +205,9 @@ class _Job:
         spec = self.spec
         tracks = {n: {**_asdict(spec.tracks[n]), "path": str(self.paths[f"tracks.{n}"]), "reference_max": ref_max[n]}
                   for n in TRACK_NAMES}
-        provenance = {role: {"path": str(p), "files": {str(f): {"sha256": sha256_file(f), "bytes": f.stat().st_size}
-                                                       for f in _files(p)}}
-                      for role, p in self.paths.items()}
+        provenance = {role: {"path": str(self.paths[role]),
+                             "files": {str(f): {"sha256": sha256_file(f), "bytes": f.stat().st_size} for f in files}}
+                      for role, files in self.files.items()}
         fasta = self.paths.get("fasta")
         from .. import __version__
 
@@ -245,33 +245,18 @@ def _n_nodes(length: int) -> int:
     return -(-length // NODE_BIN)
 
 
-def _binary_graph(matrix):
-    """Binary, symmetric, zero-diagonal CSR copy of `matrix`."""
-    import scipy.sparse as sp
-
-    m = sp.csr_matrix(matrix)
-    m = ((m != 0) + (m != 0).T).astype(np.float32).tocsr()
-    m.setdiag(0)
-    m.eliminate_zeros()
-    m.sort_indices()
-    return m
-
-
-def _edge_npz_graphs(path: Path, sizes: dict[str, int], chroms: list[str]) -> dict[str, Any]:
+def _edge_npz_graphs(path: Path, sizes: dict[str, int], chroms: list[str], max_distance: int) -> dict[str, Any]:
     """Graphs from an .npz whose arrays are named by chromosome, each (E, 2) 5 kb node pairs."""
-    import scipy.sparse as sp
+    from .contacts import edges_to_graph
 
+    where = f"graph ({path})"
     with np.load(path) as npz:
-        mapping = assembly.match_chroms(npz.files, chroms, f"graph ({path})")
-        assembly.require_chroms(mapping, chroms, f"graph ({path})")
-        out = {}
-        for chrom, key in mapping.items():
-            edges = np.asarray(npz[key], dtype=np.int64).reshape(-1, 2)
-            n = _n_nodes(sizes[chrom])
-            if edges.size and (edges.min() < 0 or edges.max() >= n):
-                raise InvalidInputError(f"graph ({path}), {key}: node index outside 0..{n - 1} (5 kb nodes)")
-            out[chrom] = sp.csr_matrix((np.ones(len(edges), np.float32), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    return out
+        mapping = assembly.match_chroms(npz.files, chroms, where)
+        assembly.require_chroms(mapping, chroms, where)
+        edges = {chrom: np.asarray(npz[key], dtype=np.int64).reshape(-1, 2) for chrom, key in mapping.items()}
+    return {chrom: edges_to_graph(e[:, 0], e[:, 1], _n_nodes(sizes[chrom]), max_distance // NODE_BIN,
+                                  f"{where}, {chrom}")
+            for chrom, e in edges.items()}
 
 
 def _write_graph(group, graph) -> None:

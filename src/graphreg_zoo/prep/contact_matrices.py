@@ -47,8 +47,12 @@ def read_cool(
     path, _, group = str(source).partition("::")
     if not Path(path).is_file():
         raise InvalidInputError(f"cooler file {path} does not exist")
-    if not group and cooler.fileops.is_multires_file(path):
-        stored = [int(g.rsplit("/", 1)[1]) for g in cooler.fileops.list_coolers(path) if g.startswith("/resolutions/")]
+    groups = cooler.fileops.list_coolers(path)
+    if not group and "/" not in groups:
+        stored = [int(g.rsplit("/", 1)[1]) for g in groups if g.startswith("/resolutions/")]
+        if not stored:
+            found = ", ".join(groups) or "none"
+            raise InvalidInputError(f"{path}: no cooler at the root (groups: {found}); pass `{path}::GROUP`")
         source = f"{path}::/resolutions/{pick_resolution(stored, resolution, path)}"
     clr = cooler.Cooler(str(source))
     if clr.binsize is None:

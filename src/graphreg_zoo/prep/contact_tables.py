@@ -21,6 +21,8 @@ from .assembly import match_chroms, require_chroms
 HICDCPLUS_COLUMNS = ("chrI", "startI", "endI", "chrJ", "startJ", "endJ", "D", "counts", "pvalue", "qvalue", "mu", "sdev")
 _LEGACY_HICDCPLUS = ("chr", "start_i", "start_j", "qval", "count")
 _MIN_STARTS_FOR_GCD = 20  # fewer distinct starts: the gcd says nothing, assume `resolution`
+_DTYPES = {str: "str", int: "int64", float: "float64"}
+_KIND_NAMES = {str: "text", int: "an integer", float: "a number"}
 
 
 def _open_text(path: Path):
@@ -67,11 +69,8 @@ def _first_bad_line(
             try:
                 kind(fields[pos])
             except ValueError:
-                return f"line {lineno}: field {pos + 1} {fields[pos]!r} is not a {kind.__name__}"
+                return f"line {lineno}: field {pos + 1} {fields[pos]!r} is not {_KIND_NAMES[kind]}"
     return "a line that pandas could not parse"
-
-
-_DTYPES = {str: "str", int: "int64", float: "float64"}
 
 
 def _read(
@@ -83,8 +82,9 @@ def _read(
     expected: str,
 ) -> pd.DataFrame:
     """Read `columns` ({key: (position, type)}) of a whitespace-separated table; on failure name the bad line."""
+    cause: Exception | None = None
     try:
-        return pd.read_csv(
+        table = pd.read_csv(
             path,
             sep=r"\s+",
             header=0 if header else None,
@@ -92,9 +92,12 @@ def _read(
             dtype={key: _DTYPES[kind] for key, (_, kind) in columns.items()},
             comment="#",
         )
-    except (ValueError, pd.errors.ParserError) as exc:
-        where = _first_bad_line(path, dict(columns.values()), n_fields, header)
-        raise InvalidInputError(f"{path}, {where}; expected {expected}. Fix or remove that line.") from exc
+        if not table.isna().to_numpy().any():
+            return table
+    except (ValueError, pd.errors.ParserError) as exc:  # a non-number, or too many fields
+        cause = exc
+    where = _first_bad_line(path, dict(columns.values()), n_fields, header)
+    raise InvalidInputError(f"{path}, {where}; expected {expected}. Fix or remove that line.") from cause
 
 
 def _bins(start: np.ndarray, resolution: int, where: str) -> np.ndarray:

@@ -6,6 +6,7 @@ one-hot code are A, C, G, T (either case); N and any other letter encode as all 
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,13 +78,19 @@ def _read_fai(path: Path) -> dict[str, FaiRecord]:
 
 
 def _write_fai(path: Path, index: dict[str, FaiRecord]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w") as fh:
-        for name, r in index.items():
-            fh.write(f"{name}\t{r.length}\t{r.offset}\t{r.line_bases}\t{r.line_bytes}\n")
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as fh:
+            for name, r in index.items():
+                fh.write(f"{name}\t{r.length}\t{r.offset}\t{r.line_bases}\t{r.line_bytes}\n")
+        os.chmod(tmp, 0o644)
 
 
 class Fasta:
     """A FASTA file with random access through its `.fai` index.
+
+    Args:
+        path: the (uncompressed) FASTA file.
+        write_index: save a missing or stale `.fai` next to the FASTA (else keep it in memory).
 
     Example:
         >>> fa = Fasta("hg38.fa")                       # doctest: +SKIP
@@ -91,7 +98,7 @@ class Fasta:
         (100, 4)
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, write_index: bool = True):
         self.path = Path(path)
         if not self.path.is_file():
             raise InvalidInputError(f"FASTA {self.path} does not exist; fix `fasta:` in the spec")
@@ -102,10 +109,11 @@ class Fasta:
             self.index = _read_fai(fai)
         else:
             self.index = build_fai(self.path)
-            try:
-                _write_fai(fai, self.index)
-            except OSError:
-                pass  # read-only folder: keep the index in memory
+            if write_index:
+                try:
+                    _write_fai(fai, self.index)
+                except OSError:
+                    pass  # read-only folder: keep the index in memory
 
     @property
     def chroms(self) -> dict[str, int]:

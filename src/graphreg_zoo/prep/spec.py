@@ -54,6 +54,7 @@ class GraphSpec:
     max_distance_bp: int = 2_000_000
     resolution: int = 5000
     call: bool = False
+    min_count: float | None = None
 
     def __post_init__(self) -> None:
         _choice("graph format", self.format, GRAPH_FORMATS)

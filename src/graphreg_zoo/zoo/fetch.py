@@ -45,7 +45,6 @@ class FileSpec:
     path: str
     source: str
     sha256: str | None = None
-    size: int | None = None
 
 
 def cache_home() -> Path:
@@ -129,12 +128,14 @@ def _copy_in(source: str, tmp: Path) -> None:
 
         try:
             pooch.HTTPDownloader(progressbar=False, timeout=HTTP_TIMEOUT_S)(source, str(tmp), None)
+        except requests.HTTPError as exc:
+            raise NotAvailableError(f"HTTP {exc.response.status_code} from {source}") from exc
         except requests.RequestException as exc:
-            raise NotAvailableError(f"download failed: {source} ({exc})") from exc
+            raise NotAvailableError(f"cannot reach {source} ({type(exc).__name__})") from exc
     elif Path(source).is_file():
         shutil.copyfile(source, tmp)
     else:
-        raise NotAvailableError(f"not in the mirror: {source}")
+        raise NotAvailableError(f"not in the mirror directory: {source}")
 
 
 def _check(spec: FileSpec, file: Path, origin: str) -> str:
@@ -168,11 +169,15 @@ def fetch_file(spec: FileSpec, *, mirror: str | None = None) -> Path:
                 raise IntegrityError(f"cached {target} has sha256 {actual}, expected {expected} ({why}); "
                                      "it is corrupted and GRAPHREG_ZOO_OFFLINE=1 forbids a fresh download")
             target.unlink()
+            shutil.rmtree(preset_path(spec.path), ignore_errors=True)  # converted from the bad file
         origin = _source(spec, mirror if mirror is not None else os.environ.get(MIRROR_ENV))
         if is_offline() and urlparse(origin).scheme in ("http", "https"):
             raise NotAvailableError(f"offline and not cached: {spec.path}")
         with atomic_path(target) as tmp:
-            _copy_in(origin, tmp)
+            try:
+                _copy_in(origin, tmp)
+            except NotAvailableError as exc:
+                raise NotAvailableError(f"{spec.path}: {exc}") from exc
             _check(spec, tmp, origin)
     return target
 

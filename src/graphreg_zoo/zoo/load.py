@@ -26,7 +26,7 @@ _VALID = re.compile(r"valid_chr_(\d+),(\d+)")
 
 def member_spec(entry: dict[str, Any]) -> FileSpec:
     """The FileSpec of one card member."""
-    return FileSpec(entry["path"], entry["source"], entry.get("sha256"), entry.get("size"))
+    return FileSpec(entry["path"], entry["source"], entry.get("sha256"))
 
 
 def card_specs() -> dict[str, FileSpec]:
@@ -34,15 +34,13 @@ def card_specs() -> dict[str, FileSpec]:
     return {m["path"]: member_spec(m) for card in cards.all_cards().values() for m in card["folds"]["members"]}
 
 
-def _members(name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    card, fold = cards.resolve(name)
-    entries = card["folds"]["members"]
-    return card, ([cards.member(card, fold)] if fold is not None else entries)
+def _members(card: dict[str, Any], fold: int | None) -> list[dict[str, Any]]:
+    return [cards.member(card, fold)] if fold is not None else card["folds"]["members"]
 
 
 def fetch(name: str) -> list[Path]:
     """Download and verify the raw files of a family or member; returns their cached paths."""
-    _, entries = _members(name)
+    entries = _members(*cards.resolve(name))
     return fetch_files(member_spec(e) for e in entries)
 
 
@@ -93,11 +91,12 @@ def load(name: str, **kwargs: Any) -> Any:
         return _load_path(fetch_hf(name), **kwargs)
     if Path(name).exists():
         return _load_path(Path(name), **kwargs)
-    card, entries = _members(name)
+    card, fold = cards.resolve(name)
+    entries = _members(card, fold)
     raws = fetch_files(member_spec(e) for e in entries)
     models = {e["fold"]: _convert_member(card, e, raw, **kwargs) for e, raw in zip(entries, raws)}
-    if "@fold" in name:
-        return models[entries[0]["fold"]]
+    if fold is not None:
+        return models[fold]
     return FoldEnsemble(models, organism=ORGANISM_OF_GENOME[card["genome"]], name=card["name"],
                         card={k: v for k, v in card.items() if k != "folds"})
 

@@ -130,6 +130,8 @@ def _join_baseline(genes: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     require_columns(baseline, ["chrom", "bin_start", "prediction"], "baseline table")
     base = baseline[["chrom", "bin_start", "prediction"]].copy()
     base["chrom"] = base["chrom"].astype(str)
+    if base.duplicated(["chrom", "bin_start"]).any():
+        raise InvalidInputError("baseline table: repeated (chrom, bin_start) rows; keep one row per TSS bin")
     base = base.rename(columns={"prediction": "prediction_baseline"})
     base["prediction_baseline"] = pd.to_numeric(base["prediction_baseline"], errors="coerce")
     joined = genes.merge(base, on=["chrom", "bin_start"], how="inner", validate="one_to_one")
@@ -174,10 +176,10 @@ def compare_folds(metrics: pd.DataFrame, model: str, baseline: str) -> pd.DataFr
     rows = []
     for name in GENE_SETS:
         sel = per_fold[per_fold["set"] == name]
-        wide = sel.pivot(index="fold", columns="model", values=list(COMPARED_METRICS))
         for metric, alternative in COMPARED_METRICS.items():
-            pair = wide[metric][[model, baseline]].dropna()
-            a, b = pair[model].to_numpy(), pair[baseline].to_numpy()
+            by_model = [sel[sel["model"] == m].set_index("fold")[metric] for m in (model, baseline)]
+            pair = pd.concat(by_model, axis=1, keys=["model", "baseline"]).dropna()
+            a, b = pair["model"].to_numpy(), pair["baseline"].to_numpy()
             stat = p = math.nan
             if len(pair) >= 2 and np.any(a != b):
                 with warnings.catch_warnings():

@@ -1,0 +1,217 @@
+"""Single-window plumbing shared by attribution and perturbations.
+
+A `WindowRun` holds one window's arrays (from `prep.windows.window_arrays`) and the model
+members that predict it (every fold of a FoldEnsemble, or the one model). Edits are
+functions on the window's arrays (`sequence`, `adjacency`, `epigenome`); the model inputs
+are made from the edited arrays afterwards, so a sequence edit also reaches the bottleneck
+of a separately trained Seq model through its Seq-CNN base.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..prep.windows import NODE_BIN, WINDOW_BP, WINDOW_NODES, Window, window_arrays, windows
+
+Edit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+#: input name -> the window_arrays kind that supplies it
+_PRIMARY = {"epigenome": "epi", "sequence": "seq", "bottleneck": "seq"}
+_BASE_BATCH = 4  # 100 kb chunks per Seq-CNN base call
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of an ensemble, with the Seq-CNN base that feeds it a bottleneck (or None)."""
+
+    model: Any
+    base: Any = None
+
+    @property
+    def input_names(self) -> list[str]:
+        return input_names(self.model)
+
+    @property
+    def primary(self) -> str:
+        """The differentiable data input: epigenome, sequence or bottleneck."""
+        return next(n for n in self.input_names if n in _PRIMARY)
+
+    @property
+    def is_graph(self) -> bool:
+        return "adjacency" in self.input_names
+
+    def inputs(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Batched (1, ...) model inputs from a window's (possibly edited) arrays."""
+        out = {}
+        for name in self.input_names:
+            if name == "bottleneck" and "bottleneck" not in arrays:
+                out[name] = bottleneck(self.base, arrays["sequence"])[None]
+            else:
+                out[name] = np.asarray(arrays[name], dtype="float32")[None]
+        return out
+
+
+def input_names(model) -> list[str]:
+    """Names of a Keras model's inputs (epigenome, sequence, bottleneck, adjacency)."""
+    return [t.name.split(":")[0] for t in model.inputs]
+
+
+def members(model, base=None) -> list[Member]:
+    """The models to run: a FoldEnsemble's folds (sorted), a list's items, or the model itself.
+
+    `base` (a Seq-CNN base, a list or a FoldEnsemble of them) feeds models whose input is a
+    bottleneck; ensembles are paired by fold number, lists by position.
+    """
+    models = _as_list(model)
+    bases = _as_list(base) if base is not None else [None] * len(models)
+    if len(bases) == 1 and len(models) > 1:
+        bases = bases * len(models)
+    if len(bases) != len(models):
+        raise InvalidInputError(f"{len(models)} models but {len(bases)} Seq-CNN base models; give one base per fold")
+    out = [Member(m, b) for m, b in zip(models, bases)]
+    for m in out:
+        if m.primary == "bottleneck" and m.base is None:
+            raise InvalidInputError(
+                f"{m.model.name} reads a Seq-CNN base bottleneck; pass base= the Seq-CNN_base model of the same fold"
+            )
+    return out
+
+
+def _as_list(model) -> list:
+    if hasattr(model, "models") and hasattr(model, "folds"):  # a FoldEnsemble
+        return [model.models[f] for f in sorted(model.models)]
+    if isinstance(model, (list, tuple)):
+        return list(model)
+    return [model]
+
+
+def window_kind(group: Sequence[Member]) -> str:
+    """The window_arrays kind ("epi" or "seq") every member can read."""
+    kinds = {_PRIMARY[m.primary] for m in group}
+    if len(kinds) != 1:
+        raise InvalidInputError("the models of an ensemble must read the same kind of input")
+    return kinds.pop()
+
+
+def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
+    """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk."""
+    chunk = base.inputs[0].shape[1]
+    chunks = np.asarray(sequence, dtype="float32").reshape(-1, chunk, 4)
+    parts = [base.predict_on_batch(chunks[i : i + _BASE_BATCH])["bottleneck"] for i in range(0, len(chunks), _BASE_BATCH)]
+    return np.concatenate(parts).reshape(-1, parts[0].shape[-1])
+
+
+def forward(member: Member, batch: dict[str, np.ndarray]) -> np.ndarray:
+    """CAGE (B, 1200) of a batch of model inputs, in inference mode."""
+    return np.asarray(member.model.predict_on_batch(batch)["cage"])
+
+
+@dataclass(frozen=True)
+class Site:
+    """A TSS node and the window whose middle holds it."""
+
+    chrom: str
+    node: int
+    tss: int
+    genes: str
+    window: Window
+
+    @property
+    def local(self) -> int:
+        """The node's index inside its window."""
+        return self.node - self.window.start_node
+
+    def target_nodes(self, neighbours: int) -> list[int]:
+        """Window indices of the TSS node and `neighbours` nodes on each side."""
+        return [i for i in range(self.local - neighbours, self.local + neighbours + 1) if 0 <= i < WINDOW_NODES]
+
+
+def middle_window(cell, chrom: str, node: int) -> Window:
+    """The window whose middle (evaluation) nodes contain `node`."""
+    for w in windows(cell.n_nodes(chrom), chrom):
+        a, b = w.middle
+        if a <= node < b:
+            return w
+    raise InvalidInputError(f"{chrom}: node {node} (bp {node * NODE_BIN}) lies outside the chromosome")
+
+
+def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | None = None) -> Site:
+    """Find a gene's TSS node (or the node holding `chrom`:`tss`) and its window.
+
+    A gene with TSSs in several 5 kb bins resolves to its first bin on the chromosome, or to
+    the bin holding `tss` when given.
+    """
+    if gene is None and (chrom is None or tss is None):
+        raise InvalidInputError("give a gene name, or chrom and tss")
+    chroms = [chrom] if chrom is not None else cell.chroms
+    for c in chroms:
+        table = cell.tss(c)
+        if gene is not None:
+            hit = table["genes"].str.split("+").apply(lambda names: gene in names)
+            table = table[hit]
+        if tss is not None:
+            table = table[table["node"] == int(tss) // NODE_BIN]
+        if len(table):
+            row = table.sort_values("node").iloc[0]
+            node = int(row["node"])
+            return Site(c, node, int(row["tss"]), str(row["genes"]), middle_window(cell, c, node))
+    if gene is None:
+        node = int(tss) // NODE_BIN
+        return Site(chrom, node, int(tss), "", middle_window(cell, chrom, node))
+    names = sorted({n for c in chroms for g in cell.tss(c)["genes"] for n in g.split("+")})
+    close = difflib.get_close_matches(gene, names, n=5)
+    where = f"on {chrom}" if chrom else "in the cell"
+    hint = f"; close matches: {', '.join(close)}" if close else ""
+    raise InvalidInputError(f"gene {gene!r} has no TSS {where}" + (f" at {tss}" if tss is not None else "") + hint)
+
+
+class WindowRun:
+    """One window's arrays and members, for predictions under edits of the arrays."""
+
+    def __init__(self, model, cell, window: Window, base=None):
+        self.members = members(model, base)
+        self.window = window
+        self.cell = cell
+        self.arrays = window_arrays(cell, window, window_kind(self.members))
+
+    @property
+    def bp_start(self) -> int:
+        """Chromosome coordinate of the window's first base (negative inside padding)."""
+        return self.window.start_node * NODE_BIN
+
+    def contains(self, start: int, end: int) -> bool:
+        """True when [start, end) lies fully inside the window."""
+        return self.bp_start <= start and end <= self.bp_start + WINDOW_BP
+
+    def genes(self):
+        """The TSS table rows of the window's middle nodes, with their window index `local`."""
+        a, b = self.window.middle
+        table = self.cell.tss(self.window.chrom)
+        table = table[(table["node"] >= a) & (table["node"] < b)].copy()
+        table["local"] = table["node"] - self.window.start_node
+        table["n_contact"] = self.arrays["adjacency"][table["local"].to_numpy()].sum(axis=1)
+        return table.reset_index(drop=True)
+
+    def predict(self, edits: Sequence[Edit | None], batch_size: int = 1) -> np.ndarray:
+        """CAGE (n_members, len(edits), 1200) of the window under each edit (None = unedited)."""
+        out = np.zeros((len(self.members), len(edits), WINDOW_NODES), dtype="float32")
+        for k, member in enumerate(self.members):
+            for i in range(0, len(edits), batch_size):
+                items = [member.inputs(e(self.arrays) if e else self.arrays) for e in edits[i : i + batch_size]]
+                batch = {n: np.concatenate([x[n] for x in items]) for n in items[0]}
+                out[k, i : i + len(items)] = forward(member, batch)
+        return out
+
+
+def bin_coordinates(run: WindowRun, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start coordinates of a window's `resolution`-bp bins and a mask of those on the chromosome."""
+    n = WINDOW_BP // resolution
+    starts = run.bp_start + resolution * np.arange(n, dtype=np.int64)
+    node_start = run.arrays["node_start"]
+    per_node = NODE_BIN // resolution
+    real = np.repeat(node_start >= 0, per_node) & (starts < run.cell.chrom_sizes[run.window.chrom])
+    return starts, real
+

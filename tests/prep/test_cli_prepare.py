@@ -1,0 +1,102 @@
+"""`graphreg-zoo prepare`: success, and each kind of bad input -> exit 4, a clear message, no output file."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from .prep_factories import TOY_SIZES, random_intervals, toy_cell, write_bigwig, write_gtf
+
+
+@pytest.fixture
+def toy_spec(tmp_path):
+    return toy_cell(tmp_path, np.random.default_rng(3), fasta=False)
+
+
+def edit(spec_path, **changes):
+    spec = yaml.safe_load(spec_path.read_text())
+    for dotted, value in changes.items():
+        node = spec
+        *parents, last = dotted.split("__")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    spec_path.write_text(yaml.safe_dump(spec))
+    return spec_path
+
+
+def refused(cli, spec_path, *needles):
+    out = spec_path.parent / "cell.h5"
+    code, stdout, stderr = cli("prepare", spec_path, "-o", out, "--quiet")
+    assert code == 4, stderr
+    for needle in needles:
+        assert needle in stderr, stderr
+    assert "Traceback" not in stderr
+    assert not out.exists() and not list(spec_path.parent.glob(".tmp-*"))
+    return stderr
+
+
+def test_prepare_ok(cli, toy_spec):
+    out = toy_spec.parent / "cell.h5"
+    code, stdout, stderr = cli("prepare", toy_spec, "-o", out)
+    assert code == 0, stderr
+    assert out.is_file() and f"wrote {out}" in stdout
+
+
+def test_missing_file(cli, toy_spec):
+    edit(toy_spec, tracks__dnase__path="no_such.bw")
+    refused(cli, toy_spec, "tracks.dnase", "no_such.bw", "does not exist")
+
+
+def test_chromosome_names_match_nothing(cli, toy_spec):
+    write_bigwig(toy_spec.parent / "scaffolds.bw", {"scaffold_1": 1000, "scaffold_2": 500}, {"scaffold_1": [(0, 10, 1.0)]})
+    edit(toy_spec, tracks__h3k27ac__path="scaffolds.bw")
+    refused(cli, toy_spec, "tracks.h3k27ac", "none of its chromosome names match", "scaffold_1", "chr1")
+
+
+def test_build_mismatch(cli, realdata, tmp_path):
+    bw = realdata / "hg38_K562_chr22" / "activity" / "K562_DNase_ENCFF860XAE.element_counts.chr22.DERIVED.bw"
+    write_gtf(tmp_path / "g.gtf", [("chr22", 20_000_000, 20_001_000, "+", "X")])
+    np.savez(tmp_path / "g.npz", chr22=np.array([[1, 2]]))
+    spec = {"genome": "hg19", "chromosomes": ["chr22"], "genes": "g.gtf",
+            "tracks": {n: str(bw) for n in ("h3k4me3", "h3k27ac", "dnase")},
+            "graph": {"format": "npz", "path": "g.npz"}}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    refused(cli, tmp_path / "spec.yaml", "50,818,468", "51,304,566", "hg38", "another genome build")
+
+
+def test_gtf_without_gene_names(cli, toy_spec):
+    write_gtf(toy_spec.parent / "genes.gtf", [("chr1", 100, 200, "+", "A"), ("chr2", 100, 200, "-", "B")],
+              with_names=False)
+    refused(cli, toy_spec, "genes.gtf", "no gene names", "name_attribute")
+
+
+@pytest.mark.parametrize("rows, needle", [
+    ([(100, 200, 1.0), (50, 80, 2.0)], "not sorted"),
+    ([(100, 200, 1.0), (150, 300, 2.0)], "[100, 200) and [150, 300)"),
+])
+def test_unsorted_or_overlapping_intervals(cli, toy_spec, rows, needle):
+    lines = [f"chr1\t{s}\t{e}\t{v}\n" for s, e, v in rows] + ["chr2\t0\t10\t1\n"]
+    (toy_spec.parent / "bad.bedgraph").write_text("".join(lines))
+    edit(toy_spec, tracks__h3k4me3__path="bad.bedgraph")
+    refused(cli, toy_spec, "bad.bedgraph", "chr1", needle)
+
+
+def test_nan_values(cli, toy_spec):
+    rng = np.random.default_rng(0)
+    ivs = {c: random_intervals(rng, n, 200) for c, n in TOY_SIZES.items()}
+    ivs["chr2"][50] = (ivs["chr2"][50][0], ivs["chr2"][50][1], float("nan"))
+    write_bigwig(toy_spec.parent / "nan.bw", TOY_SIZES, ivs)
+    edit(toy_spec, cage__path="nan.bw")
+    refused(cli, toy_spec, "nan.bw", "chr2", f"NaN value at [{ivs['chr2'][50][0]}", "nan: zero")
+
+
+def test_chromosome_absent_from_one_input(cli, toy_spec):
+    write_bigwig(toy_spec.parent / "chr1only.bw", {"chr1": TOY_SIZES["chr1"]}, {"chr1": [(0, 10, 1.0)]})
+    edit(toy_spec, tracks__dnase__path="chr1only.bw")
+    refused(cli, toy_spec, "tracks.dnase", "chr1only.bw", "chr2 absent")
+
+
+def test_bad_yaml(cli, tmp_path):
+    (tmp_path / "spec.yaml").write_text("genome: [unclosed\n")
+    refused(cli, tmp_path / "spec.yaml", "not valid YAML")

@@ -1,0 +1,118 @@
+"""TSS extraction from the real hg19 GTF slice and ABC TSS BEDs, and per-node TSS tables."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphreg_zoo.errors import InvalidInputError
+from graphreg_zoo.prep.genes import read_tss, tss_table
+
+from .prep_factories import write_gtf
+
+GTF = "hg19_K562_chr9_4-6Mb/gtf_chr9_4000000_6000000.gtf"
+
+
+def gtf_records(path, feature):
+    """Independent reading: split lines by hand, 1-based inclusive -> 0-based 5' end."""
+    out = []
+    for line in path.read_text().splitlines():
+        f = line.split("\t")
+        if line.startswith("#") or f[2] != feature:
+            continue
+        name = re.search(r'gene_name "([^"]+)"', f[8]).group(1)
+        biotype = re.search(r'gene_biotype "([^"]+)"', f[8]).group(1)
+        out.append((f[0], int(f[3]) - 1 if f[6] == "+" else int(f[4]) - 1, name, f[6], biotype))
+    return out
+
+
+def test_gtf_gene_level(realdata):
+    path = realdata / GTF
+    want = gtf_records(path, "gene")
+    got = read_tss(path)
+    assert len(got) == len(want) == 55
+    assert list(zip(got.chrom, got.tss, got.gene, got.strand)) == [w[:4] for w in want]
+    glis3 = got[got.gene == "GLIS3"].iloc[0]
+    assert (glis3.strand, glis3.tss) == ("-", 4348392 - 1)  # minus strand: the record's end
+
+
+def test_gtf_transcript_level_and_biotypes(realdata):
+    path = realdata / GTF
+    want = [w for w in gtf_records(path, "transcript") if w[4] == "protein_coding"]
+    got = read_tss(path, level="transcript", biotypes=["protein_coding"])
+    assert sorted(zip(got.tss, got.gene)) == sorted((w[1], w[2]) for w in want)
+    assert len(got) < 139
+
+
+def test_gtf_gene_table(realdata):
+    tss = read_tss(realdata / GTF, level="transcript")
+    table = tss_table(tss.tss.to_numpy(), tss.gene.to_numpy(), 141_213_431)
+    for row in table.itertuples():
+        inside = tss[(tss.tss // 5000) == row.node]
+        assert row.bin_start == row.node * 5000
+        assert row.tss == inside.tss.min()
+        assert set(row.genes.split("+")) == set(inside.gene)
+        assert row.n_tss == len(inside.drop_duplicates(["tss", "gene"]))
+    assert table.n_tss.sum() == len(tss.drop_duplicates(["tss", "gene"]))
+
+
+@pytest.mark.parametrize("name", [
+    "hg38_K562_chr22/tss/RefSeqCurated.170308.CollapsedGeneBounds.chr22.hg38.TSS500bp.bed",
+    "hg19_annotations/CollapsedGeneBounds.hg19.TSS500bp.bed",
+])
+def test_abc_tss500_bed_centre(realdata, name):
+    path = realdata / name
+    raw = pd.read_csv(path, sep="\t")
+    got = read_tss(path)
+    assert len(got) == len(raw)
+    np.testing.assert_array_equal(got.tss.to_numpy(), raw["start"].to_numpy() + 250)
+    assert list(got.gene) == list(raw["name"].astype(str))
+    coding = read_tss(path, biotypes=["protein_coding"])
+    assert len(coding) == (raw["gene_type"] == "protein_coding").sum() > 0
+
+
+def test_bed12_gene_bodies_are_strand_aware(realdata):
+    path = realdata / "hg19_K562_chr9_4-6Mb/bed_chr9_4000000_6000000.bed"
+    raw = pd.read_csv(path, sep="\t", header=None)
+    got = read_tss(path)
+    want = np.where(raw[5] == "+", raw[1], raw[2] - 1)
+    np.testing.assert_array_equal(got.tss.to_numpy(), want)
+
+
+def test_gtf_without_names_is_refused(tmp_path):
+    path = write_gtf(tmp_path / "x.gtf", [("chr1", 100, 200, "+", "A")], with_names=False)
+    with pytest.raises(InvalidInputError, match="no gene names") as info:
+        read_tss(path)
+    assert "name_attribute: gene_id" in str(info.value)
+    assert read_tss(path, name_attribute="gene_id").gene.tolist() == ["G0"]
+
+
+def test_names_are_never_truncated():
+    long = "A_GENE_NAME_MUCH_LONGER_THAN_SIXTEEN_CHARACTERS"
+    table = tss_table(np.array([10, 20, 6000]), np.array([long, "B", "C"], dtype=object), 10_000)
+    assert table.genes.tolist() == [f"{long}+B", "C"]
+    assert table.n_tss.tolist() == [2, 1]
+
+
+def test_tss_outside_chromosome(tmp_path):
+    with pytest.raises(InvalidInputError, match="outside the chromosome"):
+        tss_table(np.array([5, 20_000]), np.array(["A", "B"]), 10_000, where="x.gtf, chr1")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 99_999), st.sampled_from(["A", "B", "C", "D+E"])), min_size=1, max_size=40))
+def test_tss_table_property(rows):
+    pos = np.array([r[0] for r in rows])
+    names = np.array([r[1] for r in rows], dtype=object)
+    table = tss_table(pos, names, 100_000)
+    distinct = {(p, n) for p, n in rows}
+    assert table.n_tss.sum() == len(distinct)
+    assert table.node.is_monotonic_increasing and table.node.is_unique
+    for row in table.itertuples():
+        members = sorted((p, n) for p, n in distinct if p // 5000 == row.node)
+        assert row.tss == members[0][0]
+        assert row.genes == "+".join(dict.fromkeys(n for _, n in members))
