@@ -40,7 +40,7 @@ def test_jaspar_and_meme_files_agree(jaspar, realdata):
         assert a.length == b.length
         np.testing.assert_allclose(a.pfm / a.pfm.sum(1, keepdims=True), b.pfm / b.pfm.sum(1, keepdims=True), atol=1e-4)
         np.testing.assert_allclose(b.pfm.sum(1), b.pfm.sum(1)[0], rtol=1e-5)  # MEME: probabilities x nsites
-        assert a.pfm[0].sum() == pytest.approx(b.pfm.sum(1)[0], rel=1e-4)  # nsites = first column's count
+        assert a.pfm[0].sum() == pytest.approx(b.pfm.sum(1)[0], rel=0.01)  # nsites ~ first column count
     gata1 = _by_name(jaspar, "GATA1")
     assert gata1.matrix_id == "MA0035.5"
     np.testing.assert_allclose(gata1.log_odds(), np.log2(gata1.probabilities() / 0.25))

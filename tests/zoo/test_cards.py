@@ -91,6 +91,10 @@ def test_cards_are_generated_and_up_to_date():
     spec.loader.exec_module(generate)
     for fname, text in generate.render_all().items():
         assert (cards.BUILTIN_CARDS / fname).read_text() == text, f"{fname}: rerun zoo_cards/_generate.py"
+    # hashes from `graphreg-zoo cache pin` land in the cards
+    path = "models/mESC/Epi-CNN_mESC_valid_chr_10,1_test_chr_11,2.h5"
+    pinned = generate.render_all({path: {"sha256": "a" * 64, "size": 123}})["epicnn_mESC.md"]
+    assert f"path: {path}" in pinned and "sha256: " + "a" * 64 in pinned and "size: 123" in pinned
 
 
 def test_list_models_returns_every_family_and_filters():

@@ -1,8 +1,69 @@
-"""CLI commands: predict (filled in by the predict work)."""
+"""CLI commands: predict (gene table, bigWig, evaluation report)."""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
 
+def _cell_file(cell: str, out: Path) -> Path:
+    """A CellData path from a prepared .h5 or a cell spec YAML (prepared into OUTDIR)."""
+    from ..errors import InvalidInputError
+
+    path = Path(cell)
+    if path.suffix in (".h5", ".hdf5") and path.is_file():
+        return path
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        from ..prep.cell import prepare
+
+        return prepare(path, out / "cell.h5")
+    raise InvalidInputError(
+        f"--cell {cell!r}: expected a prepared CellData .h5 file or a cell spec .yaml "
+        "(make one with `graphreg-zoo prepare`)."
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `predict` to `app`."""
+
+    @app.command("predict")
+    def predict_command(
+        model: str = typer.Option(..., "--model", "-m", help="Zoo name, preset directory or upstream .h5."),
+        cell: str = typer.Option(..., "--cell", "-c", help="CellData .h5 or cell spec .yaml."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
+        chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to predict (default: all)."),
+        fmt: str = typer.Option("csv", "--format", help="Gene table format: csv or parquet."),
+        bigwig: bool = typer.Option(False, "--bigwig", help="Also write a 5 kb prediction bigWig."),
+        batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate (report + plots)."""
+        import warnings
+
+        from ..evaluation import evaluate
+        from ..prediction import gene_table, predict_nodes, write_bigwig, write_table
+        from ..prep.cell import CellData
+        from ..zoo.load import load
+
+        out.mkdir(parents=True, exist_ok=True)
+        data = CellData(_cell_file(cell, out))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = predict_nodes(load(model), data, chrom, batch_size=batch_size, progress=not quiet)
+        for w in caught:
+            typer.echo(f"warning: {w.message}", err=True)
+        import pandas as pd
+
+        table = pd.concat([gene_table(data, r) for r in results], ignore_index=True)
+        written = [write_table(table, out / f"predictions.{fmt}", fmt)]
+        if bigwig:
+            written.append(write_bigwig(results, out / "predictions.bw", data.chrom_sizes))
+        if table["cage"].notna().any():
+            report = evaluate(table, out_dir=out / "evaluation")
+            pooled = report.pooled()
+            typer.echo(pooled.to_string(index=False))
+            written.append(out / "evaluation")
+        typer.echo(f"{len(table)} TSS bins predicted on {len(results)} chromosome(s).")
+        for path in written:
+            typer.echo(f"wrote {path}")

@@ -1,8 +1,34 @@
-"""CLI commands: train (filled in by the train work)."""
+"""CLI commands: train a recipe on a CellData."""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `train` to `app`."""
+
+    @app.command("train")
+    def train_command(
+        recipe: str = typer.Argument(..., help="Recipe YAML path or packaged recipe name."),
+        data: Path = typer.Option(..., "--data", "-d", help="CellData .h5 made by `graphreg-zoo prepare`."),
+        out: Path = typer.Option(..., "--out", "-o", help="Preset directory to write."),
+        fold: Optional[int] = typer.Option(None, "--fold", help="Original chromosome fold 1..10."),
+        epochs: Optional[int] = typer.Option(None, "--epochs", help="Override the recipe's epochs."),
+        upstream_compat: Optional[bool] = typer.Option(
+            None, "--upstream-compat/--corrected", help="Train as the original ran (dropout off, BN frozen)."
+        ),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-epoch log."),
+    ) -> None:
+        """Train a model from RECIPE; writes a preset with a filled zoo card (resumable)."""
+        from ..training import train
+
+        overrides = {k: v for k, v in {"epochs": epochs, "upstream_compat": upstream_compat}.items() if v is not None}
+        result = train(recipe, data, fold=fold, out_dir=out, progress=not quiet, **overrides)
+        typer.echo(f"best epoch {result.best_epoch}, early stop {'fired' if result.stopped_early else 'not reached'}")
+        for role, sets in result.metrics.items():
+            a = sets.get("A", {})
+            typer.echo(f"{role}: Pearson R (all genes) {a.get('pearson')}, n={a.get('n')}")
+        typer.echo(f"wrote {result.preset}")

@@ -141,31 +141,29 @@ def middle_window(cell, chrom: str, node: int) -> Window:
 def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | None = None) -> Site:
     """Find a gene's TSS node (or the node holding `chrom`:`tss`) and its window.
 
-    A gene with TSSs in several 5 kb bins resolves to its first bin on the chromosome, or to
-    the bin holding `tss` when given.
+    A gene with TSSs in several 5 kb bins resolves to the bin nearest `tss` when given, else
+    to its first bin on the chromosome.
     """
-    if gene is None and (chrom is None or tss is None):
-        raise InvalidInputError("give a gene name, or chrom and tss")
+    if gene is None:
+        if chrom is None or tss is None:
+            raise InvalidInputError("give a gene name, or chrom and tss")
+        node = int(tss) // NODE_BIN
+        table = cell.tss(chrom)
+        names = table.loc[table["node"] == node, "genes"]
+        return Site(chrom, node, int(tss), names.iloc[0] if len(names) else "", middle_window(cell, chrom, node))
     chroms = [chrom] if chrom is not None else cell.chroms
     for c in chroms:
         table = cell.tss(c)
-        if gene is not None:
-            hit = table["genes"].str.split("+").apply(lambda names: gene in names)
-            table = table[hit]
-        if tss is not None:
-            table = table[table["node"] == int(tss) // NODE_BIN]
+        table = table[table["genes"].str.split("+").apply(lambda names: gene in names)]
         if len(table):
-            row = table.sort_values("node").iloc[0]
+            distance = (table["node"] - int(tss) // NODE_BIN).abs() if tss is not None else table["node"]
+            row = table.loc[distance.sort_values(kind="stable").index[0]]
             node = int(row["node"])
             return Site(c, node, int(row["tss"]), str(row["genes"]), middle_window(cell, c, node))
-    if gene is None:
-        node = int(tss) // NODE_BIN
-        return Site(chrom, node, int(tss), "", middle_window(cell, chrom, node))
     names = sorted({n for c in chroms for g in cell.tss(c)["genes"] for n in g.split("+")})
     close = difflib.get_close_matches(gene, names, n=5)
     where = f"on {chrom}" if chrom else "in the cell"
-    hint = f"; close matches: {', '.join(close)}" if close else ""
-    raise InvalidInputError(f"gene {gene!r} has no TSS {where}" + (f" at {tss}" if tss is not None else "") + hint)
+    raise InvalidInputError(f"gene {gene!r} has no TSS {where}" + (f"; close matches: {', '.join(close)}" if close else ""))
 
 
 class WindowRun:

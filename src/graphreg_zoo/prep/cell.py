@@ -44,11 +44,16 @@ def prepare(spec: CellSpec | str | os.PathLike, out: str | os.PathLike = "cell.h
     """
     if not isinstance(spec, CellSpec):
         spec = CellSpec.from_yaml(spec)
-    job = _Job(spec)
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(disable=not progress, transient=True) as bar, atomic_path(out) as tmp:
-        job.write(Path(tmp), bar)
+    job = _Job(spec)
+    try:
+        with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar, \
+                atomic_path(out) as tmp:
+            job.write(Path(tmp), bar)
+    finally:
+        job.close()
     return Path(out)
 
 
@@ -100,6 +105,11 @@ class _Job:
         self.cage = self._open_track("cage") if spec.cage is not None else None
         self.tss = self._read_genes()
         self.fasta = self._check_fasta() if "fasta" in self.paths else None
+
+    def close(self) -> None:
+        """Close the opened track files."""
+        for track, _ in [*self.tracks.values(), *([self.cage] if self.cage else [])]:
+            track.close()
 
     def _open_track(self, role: str) -> tuple[TrackFile, dict[str, str]]:
         track = TrackFile(self.paths[role])
@@ -222,8 +232,7 @@ class _Job:
             "track_names": json.dumps(list(TRACK_NAMES)),
             "tracks": json.dumps(tracks),
             "track_quantiles": json.dumps(_quantiles(h5, self.chroms)),
-            "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN,
-                                                               "stat": "sum"}),
+            "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN}),
             "graph": json.dumps(_asdict(spec.graph)),
             "genes": json.dumps(_asdict(spec.genes)),
             "fasta": str(fasta) if fasta else "",

@@ -3,9 +3,9 @@
 Model (docs/contacts.md): the count of pixel (i, j), d = j - i bins apart, is negative binomial
 with mean mu_ij = E(d) * b_i * b_j and variance mu + alpha(d) * mu^2. E(d) is the expected count by
 distance, b the per-bin coverage bias; both are the Poisson maximum-likelihood fit of that
-log-linear model (alternating updates, every pair in range counted, zeros included). E and alpha
-are pooled over neighbouring distances until each pool holds enough contacts, then interpolated
-in log-log space. P-values are one-sided (P[Y >= y]); q-values are Benjamini-Hochberg over all
+log-linear model (alternating updates, every pair in range counted, zeros included). Distances
+are pooled until each pool holds enough contacts: E is interpolated in log-log space between
+pool centres, alpha is the NB maximum-likelihood estimate per pool. P-values are one-sided (P[Y >= y]); q-values are Benjamini-Hochberg over all
 tested pairs, the zero-count ones (p = 1) included.
 """
 from __future__ import annotations
@@ -157,18 +157,16 @@ def _fit_background(
     return bias, _smooth_by_distance(by_distance, _autocorr(bias, max_bins))
 
 
-def _pools(weight: np.ndarray) -> np.ndarray:
-    """Group ids for consecutive distances 1.. so that each group holds ~_MIN_POOL_COUNTS counts."""
-    w = weight[1:]
-    raw = np.floor((np.cumsum(w) - w) / _MIN_POOL_COUNTS).astype(np.int64)
-    return np.concatenate([[-1], np.unique(raw, return_inverse=True)[1]])
+def _pools(counts: np.ndarray) -> np.ndarray:
+    """Pool ids for consecutive distances (counts[k] = contacts at distance k + 1), ~_MIN_POOL_COUNTS each."""
+    raw = np.floor((np.cumsum(counts) - counts) / _MIN_POOL_COUNTS).astype(np.int64)
+    return np.unique(raw, return_inverse=True)[1]
 
 
-def _smooth_by_distance(numerator: np.ndarray, denominator: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
-    """Pooled ratio numerator/denominator per distance, log-log interpolated between pool centres."""
-    group = _pools(numerator if weight is None else weight)
+def _smooth_by_distance(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Pooled ratio numerator/denominator per distance (index 0 unused), log-log interpolated."""
+    g = _pools(numerator[1:])
     dist = np.arange(len(numerator), dtype=np.float64)
-    g = group[1:]
     num = np.bincount(g, numerator[1:])
     den = np.bincount(g, denominator[1:])
     size = np.bincount(g)
@@ -194,7 +192,7 @@ def _dispersion(
     band = np.zeros((max_bins, len(bias)))
     for lag in range(1, min(n, len(bias))):
         band[lag - 1, : len(bias) - lag] = expected[lag] * bias[:-lag] * bias[lag:]
-    group = _pools(np.bincount(d, y, n))[1:]
+    group = _pools(np.bincount(d, y, n)[1:])
 
     def loglik(log_alpha: np.ndarray) -> np.ndarray:
         alpha = np.exp(log_alpha)[group]

@@ -46,7 +46,9 @@ class TrackSpec:
 
 @dataclass
 class GraphSpec:
-    """Where the 5 kb contact graph comes from (see `graphreg_zoo.prep.contacts`)."""
+    """Where the 5 kb contact graph comes from: a `build_graphs` source (see
+    `graphreg_zoo.prep.contacts`; `call`/`min_count` turn raw counts into edges) or, with
+    format `npz`, precomputed edges: one (E, 2) array of 5 kb node pairs per chromosome."""
 
     format: str
     path: str
@@ -80,7 +82,7 @@ class CellSpec:
         tracks: {"h3k4me3", "h3k27ac", "dnase"} -> TrackSpec (or a dict, or a bare path).
         graph: GraphSpec (or a dict).
         genes: GeneSpec (or a dict, or a bare path).
-        cage: optional TrackSpec for the CAGE target (summed per 5 kb node, never transformed).
+        cage: optional TrackSpec for the CAGE target (always summed per 5 kb node, never transformed).
         fasta: optional FASTA for sequence models.
         chromosomes: names to prepare; default the autosomes of `genome`.
         chrom_sizes: a chrom.sizes file overriding the built-in table.
@@ -110,7 +112,12 @@ class CellSpec:
         self.tracks = {k: _coerce(TrackSpec, self.tracks[k], f"tracks.{k}") for k in TRACK_NAMES}
         self.graph = _coerce(GraphSpec, self.graph, "graph")
         self.genes = _coerce(GeneSpec, self.genes, "genes")
-        self.cage = None if self.cage is None else _coerce(TrackSpec, self.cage, "cage")
+        self.cage = None if self.cage is None else _coerce(TrackSpec, self.cage, "cage", normalisation="raw")
+        if self.cage is not None and (self.cage.stat, self.cage.normalisation) != ("sum", "raw"):
+            raise InvalidInputError(
+                "spec `cage:` is always summed per 5 kb node and never transformed (the Poisson target); "
+                "remove its `stat:`/`normalisation:`"
+            )
         self.base_dir = Path(self.base_dir)
 
     @classmethod
@@ -164,11 +171,11 @@ class CellSpec:
         return roles
 
 
-def _coerce(kind: type, value: Any, key: str) -> Any:
+def _coerce(kind: type, value: Any, key: str, **defaults: Any) -> Any:
     if isinstance(value, kind):
         return value
     if isinstance(value, (str, Path)):
-        return kind(path=str(value))
+        value = {"path": str(value)}
     if not isinstance(value, dict):
         raise InvalidInputError(f"spec `{key}:` must be a path or a mapping, got {value!r}")
     allowed = {f.name for f in dataclasses.fields(kind)}
@@ -178,7 +185,7 @@ def _coerce(kind: type, value: Any, key: str) -> Any:
     if "path" not in value:
         raise InvalidInputError(f"spec `{key}:` needs a `path:`")
     try:
-        return kind(**value)
+        return kind(**{**defaults, **value})
     except InvalidInputError as exc:
         raise InvalidInputError(f"spec `{key}:` {exc}") from None
 

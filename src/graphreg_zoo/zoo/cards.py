@@ -55,7 +55,7 @@ def _load(dirs: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
     cards: dict[str, dict[str, Any]] = {}
     for directory in dirs:
         for path in sorted(directory.glob("*.md")):
-            if path.name.isupper() or path.name.startswith("_") or path.stem == "COVERAGE":
+            if path.stem.isupper() or path.stem.startswith("_"):  # COVERAGE.md, README.md
                 continue
             card = parse_card(path)
             cards[card["name"]] = card
