@@ -92,6 +92,8 @@ def chr22_report() -> tuple[str, dict[str, float]]:
             f"{connected[positive].sum()} ({connected[positive].mean():.0%}) | "
             f"{connected[~positive].sum()} ({connected[~positive].mean():.1%}) |"
         )
+    q_by_pixel = pd.Series(called.qvalue.to_numpy(), index=called.bin1.to_numpy() * n_nodes + called.bin2.to_numpy())
+    pair_q = q_by_pixel.reindex(np.minimum(element, tss) * n_nodes + np.maximum(element, tss)).fillna(1.0).to_numpy()
     same_bin = int((element == tss).sum())
     distance = np.abs(element - tss) * 5
     text = (
@@ -104,7 +106,9 @@ def chr22_report() -> tuple[str, dict[str, float]]:
         "midpoint // 5000, TSS bin = startTSS // 5000, connected = an edge between the two bins. "
         f"{same_bin} pairs have element and TSS in the same bin (never an edge: the graph has no self-loops); "
         f"element-TSS distance median {np.median(distance):.0f} kb (positives "
-        f"{np.median(distance[positive]):.0f} kb).\n"
+        f"{np.median(distance[positive]):.0f} kb). The pairs' own q-values (1 where untested or no contacts): "
+        f"positives min {pair_q[positive].min():.2g}, median {np.median(pair_q[positive]):.2g}; negatives min "
+        f"{pair_q[~positive].min():.2g}, median {np.median(pair_q[~positive]):.2g}.\n"
     )
     return text, {"read": t_read, "call": t_call, "tested": len(called)}
 

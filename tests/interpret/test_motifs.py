@@ -94,12 +94,12 @@ def test_pvalues_are_exact_by_enumeration(jaspar, name, background):
         assert weight[scores >= below].sum() > 1e-3
 
 
-def _brute_force(codes: np.ndarray, motifs: list[M.Motif], pvalue: float) -> set[tuple]:
+def _brute_force(codes: np.ndarray, motifs: list[M.Motif], pvalue: float, background) -> set[tuple]:
     """Every window scored directly (sliding windows, no filters)."""
     found = set()
     for motif in motifs:
         for strand in "+-":
-            model = M.score_model(motif, pvalue, strand=strand)
+            model = M.score_model(motif, pvalue, strand=strand, background=background)
             length = motif.length
             windows = np.lib.stride_tricks.sliding_window_view(codes, length)
             clean = (windows < 4).all(1)
@@ -109,17 +109,18 @@ def _brute_force(codes: np.ndarray, motifs: list[M.Motif], pvalue: float) -> set
     return found
 
 
-def test_scanner_matches_brute_force(jaspar, rng):
+@pytest.mark.parametrize("background", [M.UNIFORM, (0.3, 0.2, 0.2, 0.3)])
+def test_scanner_matches_brute_force(jaspar, rng, background):
     codes = _random_codes(rng, 30_000)
     codes[1000:1040] = 4  # a run of N
     codes[rng.integers(0, len(codes), 50)] = 4
     long_ones = [m for m in jaspar if m.length >= 20][:6]
     chosen = list(rng.choice(np.array(jaspar, dtype=object), 40, replace=False)) + long_ones
-    hits = M.scan(_text(codes), chosen, chrom="chrT", start=500, pvalue=1e-3)
+    hits = M.scan(_text(codes), chosen, chrom="chrT", start=500, pvalue=1e-3, background=background)
     assert set(hits.columns) >= {"chrom", "start", "end", "motif", "score", "pvalue", "strand"}
     assert (hits["chrom"] == "chrT").all() and (hits["pvalue"] <= 1e-3).all()
     got = {(int(r.start) - 500, r.matrix_id, r.strand, round(r.score * M.SCALE)) for r in hits.itertuples()}
-    expected = _brute_force(codes, chosen, 1e-3)
+    expected = _brute_force(codes, chosen, 1e-3, background)
     assert len(expected) > 100
     assert got == expected
     lengths = {m.matrix_id: m.length for m in chosen}
@@ -174,7 +175,8 @@ def test_read_hits_fimo_and_bed(tmp_path):
         "motif_id\tmotif_alt_id\tsequence_name\tstart\tstop\tstrand\tscore\tp-value\tq-value\tmatched_sequence\n"
         "MA0035.5\tGATA1\tchr1\t101\t111\t+\t12.5\t1e-05\t0.2\tAAGATAAGGAA\n"
         "MA0139.2\tCTCF\tchr2:1000-2000\t5\t23\t-\t15.1\t2e-06\t0.1\tCCGCGNGGNGGCAG\n"
-        "\n# FIMO (Find Individual Motif Occurrences): Version 5.5.5\n# The format of this file is described at https://x\n"
+        "\n# FIMO (Find Individual Motif Occurrences): Version 5.5.5\n"
+        "# The format of this file is described at https://x\n"
     )
     hits = M.read_hits(fimo)
     assert hits[["chrom", "start", "end", "motif", "strand"]].values.tolist() == [
@@ -194,6 +196,9 @@ def test_read_hits_fimo_and_bed(tmp_path):
     assert hits["motif"].tolist() == ["GATA1", "CTCF"]
     np.testing.assert_allclose(hits["pvalue"], [1e-5, 10**-4.5])
     assert M.read_hits(bed)["score"].tolist() == [5.0, 4.5]
-    (tmp_path / "bad.bed").write_text("chr1\t10\t5\tX\n")
-    with pytest.raises(InvalidInputError):
-        M.read_hits(tmp_path / "bad.bed")
+    (tmp_path / "named.bed").write_text("chrom\tstart\tend\tname\nchr1\t1\t5\tX\n")
+    assert M.read_hits(tmp_path / "named.bed")[["start", "end", "motif"]].values.tolist() == [[1, 5, "X"]]
+    for bad in ("chr1\t10\t5\tX\n", "chr1\t1\t5\n", "", "chr1\tx\ty\tX\nchr1\ta\t5\tX\n"):
+        (tmp_path / "bad.bed").write_text(bad)
+        with pytest.raises(InvalidInputError):
+            M.read_hits(tmp_path / "bad.bed")

@@ -9,7 +9,7 @@ import pyBigWig
 import pytest
 import yaml
 
-from graphreg_zoo.errors import InvalidInputError
+from graphreg_zoo.errors import InvalidInputError, NotAvailableError
 from graphreg_zoo.prep.cell import CellData, CellSpec, prepare
 
 from .prep_factories import TOY_SIZES, per_base_bins, toy_cell
@@ -93,6 +93,10 @@ def test_upstream_minmax_uses_chr1_max_and_chrom_min(tmp_path):
     np.testing.assert_allclose(cell.tracks("chr2")[:, 0], (x - x.min()) / (ref_max - x.min()), rtol=1e-5, atol=1e-6)
     assert cell.attrs["tracks"]["h3k4me3"]["reference_max"] == pytest.approx(ref_max)
     assert cell.cage("chr2") is not None and cell.fasta is None
+    with pytest.raises(NotAvailableError, match="without a FASTA"):
+        cell.sequence("chr2", 0, 10)
+    with pytest.raises(InvalidInputError, match="no chromosome 'chr1'"):
+        cell.tracks("chr1")
 
 
 def test_spec_validation(tmp_path):
@@ -149,3 +153,45 @@ def test_real_hg19_k562_chr9(realdata, tmp_path):
     want_nodes = {(int(f[3]) - 1 if f[6] == "+" else int(f[4]) - 1) // 5000 for f in coding}
     assert set(tss.node) == want_nodes
     assert json.loads(json.dumps(cell.attrs["graph"]))["format"] == "bedpe"
+
+
+def test_hicdcplus_tables_per_chromosome(tmp_path):
+    """A headered HiCDCPlus table per chromosome through a `{chrom}` template (graph via prep.contacts)."""
+    spec_path = toy_cell(tmp_path, np.random.default_rng(4), fasta=False)
+    header = "chrI\tstartI\tendI\tchrJ\tstartJ\tendJ\tD\tcounts\tpvalue\tqvalue\tmu\tsdev\n"
+    pairs = {"chr1": [(0, 25_000, 0.01), (10_000, 15_000, 0.5), (995_000, 1_000_000, 0.09)], "chr2": [(5_000, 50_000, 0.1)]}
+    for chrom, rows in pairs.items():
+        lines = [f"{chrom}\t{a}\t{a + 5000}\t{chrom}\t{b}\t{b + 5000}\t{b - a}\t9\t0.001\t{q}\t1\t1\n" for a, b, q in rows]
+        (tmp_path / f"K562_HiC_FDR_1_{chrom}").write_text(header + "".join(lines))
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["graph"] = {"format": "hicdcplus", "path": "K562_HiC_FDR_1_{chrom}", "fdr": 0.1}
+    cell = CellData(prepare(CellSpec.from_dict(spec, tmp_path), tmp_path / "hicdc.h5", progress=False))
+    assert set(zip(*cell.graph("chr1").nonzero())) == {(0, 5), (5, 0), (199, 200), (200, 199)}
+    assert set(zip(*cell.graph("chr2").nonzero())) == {(1, 10), (10, 1)}
+    files = cell.attrs["provenance"]["graph"]["files"]
+    assert sorted(files) == [str(tmp_path / "K562_HiC_FDR_1_chr1"), str(tmp_path / "K562_HiC_FDR_1_chr2")]
+
+
+def test_real_hg38_k562_chr22(realdata, tmp_path):
+    """hg38 chr22: the element-count bigWigs, the real .cool (raw counts >= 30 as edges), ABC's TSS BED."""
+    import pandas as pd
+
+    d = realdata / "hg38_K562_chr22"
+    dnase = str(d / "activity" / "K562_DNase_ENCFF860XAE.element_counts.chr22.DERIVED.bw")
+    h3k27ac = str(d / "activity" / "K562_H3K27ac_ENCFF790GFL.element_counts.chr22.DERIVED.bw")
+    tss_bed = d / "tss" / "RefSeqCurated.170308.CollapsedGeneBounds.chr22.hg38.TSS500bp.bed"
+    spec = CellSpec(name="K562", genome="GRCh38", chromosomes=["22"],
+                    tracks={"h3k4me3": dnase, "h3k27ac": h3k27ac, "dnase": dnase},
+                    graph={"format": "cool", "path": str(d / "hic" / "K562_chr22_5kb_raw.DERIVED.cool"), "min_count": 30},
+                    genes=str(tss_bed))
+    cell = CellData(prepare(spec, tmp_path / "k562.h5", progress=False))
+    assert cell.genome == "hg38" and cell.chroms == ["chr22"] and cell.n_nodes("chr22") == 10_164
+    ivs = pyBigWig.open(h3k27ac).intervals("chr22")
+    want = np.log2(per_base_bins(ivs, 20_000_000, 30_000_000, 100)["sum"] + 1)
+    np.testing.assert_allclose(cell.tracks("chr22", 200_000, 300_000)[:, 1], want, rtol=1e-5, atol=1e-5)
+    assert not cell.tracks("chr22", 0, 100_000).any()  # no data before 10.6 Mb
+    raw = pd.read_csv(tss_bed, sep="\t")
+    assert set(cell.tss("chr22").node) == set((raw["start"] + 250) // 5000)
+    assert cell.tss("chr22").n_tss.sum() == len(raw.drop_duplicates(["start", "name"]))
+    g = cell.graph("chr22")
+    assert g.nnz > 0 and (g != g.T).nnz == 0 and not g.diagonal().any()

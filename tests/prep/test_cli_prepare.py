@@ -100,3 +100,11 @@ def test_chromosome_absent_from_one_input(cli, toy_spec):
 def test_bad_yaml(cli, tmp_path):
     (tmp_path / "spec.yaml").write_text("genome: [unclosed\n")
     refused(cli, tmp_path / "spec.yaml", "not valid YAML")
+
+
+def test_url_input_offline_is_not_available(cli, toy_spec, monkeypatch):
+    monkeypatch.setenv("GRAPHREG_ZOO_OFFLINE", "1")
+    edit(toy_spec, tracks__dnase__path="https://example.org/DNase.bw")
+    code, _, stderr = cli("prepare", toy_spec, "-o", toy_spec.parent / "cell.h5", "--quiet")
+    assert code == 3 and "GRAPHREG_ZOO_OFFLINE=1" in stderr and "tracks.dnase" in stderr
+    assert not (toy_spec.parent / "cell.h5").exists()

@@ -24,7 +24,8 @@ def write(path, text: str):
 
 def test_all_pairs_above_fdr_is_an_empty_graph_error(tmp_path):
     path = write(tmp_path / "t.tsv", HEADER + row(1, 5, 0.5) + row(2, 9, 0.3))
-    with pytest.raises(InvalidInputError, match=r"chr1.*graph is empty.*2 pairs read, 0 with q <= 0.1.*smallest q-value read is 0.3"):
+    message = r"chr1.*graph is empty.*2 pairs read, 0 with q <= 0.1.*smallest q-value read is 0.3"
+    with pytest.raises(InvalidInputError, match=message):
         build_graphs(path, "hicdcplus", SIZES, ["chr1"])
 
 
@@ -41,7 +42,8 @@ def test_headered_table_read_as_juicer_dump_names_the_header(tmp_path):
 
 
 def test_header_without_qvalue_column(tmp_path):
-    path = write(tmp_path / "t.tsv", "chrI\tstartI\tendI\tchrJ\tstartJ\tendJ\tD\tcounts\nchr1\t0\t5000\tchr1\t5000\t10000\t5000\t3\n")
+    no_q = "chrI\tstartI\tendI\tchrJ\tstartJ\tendJ\tD\tcounts\n"
+    path = write(tmp_path / "t.tsv", no_q + "chr1\t0\t5000\tchr1\t5000\t10000\t5000\t3\n")
     with pytest.raises(InvalidInputError, match=r"header line lacks qvalue.*gi_list_write"):
         build_graphs(path, "hicdcplus", SIZES, ["chr1"])
 
@@ -87,9 +89,10 @@ def test_juicer_dump_coarser_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("lines", "fmt", "message"),
     [
-        (HEADER + row(1, 5, 0.01) + "chr1\t10000\t15000\tchr1\tabc\t20000\t5000\t5\t0.1\t0.01\t1\t1\n", "hicdcplus",
-         r"line 3: field 5 'abc' is not an integer"),
-        (HEADER + row(1, 5, 0.01) + "# a comment\n" + "chr1\t10000\t15000\n", "hicdcplus", r"line 4: 3 fields, expected 12"),
+        (HEADER + row(1, 5, 0.01) + "chr1\t10000\t15000\tchr1\tabc\t20000\t5000\t5\t0.1\t0.01\t1\t1\n",
+         "hicdcplus", r"line 3: field 5 'abc' is not an integer"),
+        (HEADER + row(1, 5, 0.01) + "# a comment\n" + "chr1\t10000\t15000\n",
+         "hicdcplus", r"line 4: 3 fields, expected 12"),
         ("100\t200\t3\n5000\t10000\n", "juicer_dump", r"line 2: 2 fields, expected 3"),
         ("chr1\t0\t5000\tchr1\t10000\t15000\nchr1\t0\tx\tchr1\t1\t2\n", "bedpe", r"line 2: field 3 'x' is not an integer"),
     ],
@@ -124,3 +127,9 @@ def test_unknown_format_and_missing_file(tmp_path):
 def test_call_table_refuses_called_formats(tmp_path):
     with pytest.raises(InvalidInputError, match="needs raw counts"):
         call_table(tmp_path / "t.tsv", "hicdcplus", ["chr1"])
+
+
+def test_cool_from_another_build_is_refused(realdata):
+    cool = realdata / "hg38_K562_chr22" / "hic" / "K562_chr22_5kb_raw.DERIVED.cool"
+    with pytest.raises(InvalidInputError, match=r"chr22 has length 50,818,468 but chr22 .* is 51,304,566.*hg38"):
+        build_graphs(cool, "cool", {"chr22": 51_304_566}, ["chr22"], call=True)  # hg19 length

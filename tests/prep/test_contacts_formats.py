@@ -1,6 +1,8 @@
 """Contact formats on real files, each checked against an independent reading of the same data."""
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -124,14 +126,15 @@ def _called_rows(dump: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(q=rng.uniform(0, 0.3, len(rows)))
 
 
-def test_hicdcplus_headered_table_reads_by_name(tmp_path, dump):
+@pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_NONNUMERIC], ids=["plain", "R-quoted"])
+def test_hicdcplus_headered_table_reads_by_name(tmp_path, dump, quoting):
     rows = _called_rows(dump)
     s1, s2 = rows.bin1 * 5000, rows.bin2 * 5000
     table = pd.DataFrame({"chrI": "chr22", "startI": s1, "endI": s1 + 5000, "chrJ": "chr22", "startJ": s2,
                           "endJ": s2 + 5000, "D": s2 - s1, "counts": rows["count"], "pvalue": rows.q / 10,
                           "qvalue": rows.q, "mu": 1.0, "sdev": 1.0})
     path = tmp_path / "K562_HiC_FDR_1_chr22"
-    table.to_csv(path, sep="\t", index=False)
+    table.to_csv(path, sep="\t", index=False, quoting=quoting)
     graph = build_graphs(path, "hicdcplus", {"chr22": CHR22}, ["chr22"], fdr=0.1)["chr22"]
     keep = rows[rows.q <= 0.1]
     assert graph.shape == (N22, N22) and edge_set(graph) == expected_edges(keep.bin1, keep.bin2)

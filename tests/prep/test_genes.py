@@ -116,3 +116,27 @@ def test_tss_table_property(rows):
         members = sorted((p, n) for p, n in distinct if p // 5000 == row.node)
         assert row.tss == members[0][0]
         assert row.genes == "+".join(dict.fromkeys(n for _, n in members))
+
+
+def test_gff3_gene_and_transcript_levels(tmp_path):
+    path = tmp_path / "x.gff3"
+    path.write_text(
+        "##gff-version 3\n"
+        "chr1\tsrc\tgene\t1001\t5000\t.\t+\t.\tID=gene:1;Name=ALPHA;biotype=protein_coding\n"
+        "chr1\tsrc\tmRNA\t1501\t5000\t.\t+\t.\tID=tx:1;Parent=gene:1;Name=ALPHA-201\n"
+        "chr1\tsrc\tgene\t7001\t9000\t.\t-\t.\tID=gene:2;Name=BETA;biotype=lncRNA\n"
+        "chr1\tsrc\ttranscript\t7001\t8500\t.\t-\t.\tID=tx:2;Parent=gene:2\n"
+        "##FASTA\n>chr1\nACGT\n"
+    )
+    genes = read_tss(path)
+    assert list(zip(genes.tss, genes.gene, genes.strand)) == [(1000, "ALPHA", "+"), (8999, "BETA", "-")]
+    tx = read_tss(path, level="transcript")
+    assert list(zip(tx.tss, tx.gene)) == [(1500, "ALPHA"), (8499, "BETA")]
+    assert read_tss(path, biotypes=["lncRNA"]).gene.tolist() == ["BETA"]
+
+
+def test_malformed_gtf_line(tmp_path):
+    path = tmp_path / "x.gtf"
+    path.write_text('chr1\tsrc\tgene\t1\t10\t.\t+\t.\tgene_name "A";\nchr1 only spaces here\n')
+    with pytest.raises(InvalidInputError, match="line 2: expected 9 tab-separated columns"):
+        read_tss(path)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.prep.sequence import Fasta, build_fai, one_hot
@@ -56,3 +58,19 @@ def test_unknown_sequence(tmp_path):
     fa = Fasta(write_fasta(tmp_path / "x.fa", {"chr1": "ACGT"}))
     with pytest.raises(InvalidInputError, match="no sequence named 'chr2'"):
         fa.fetch("chr2", 0, 1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text("ACGTNacgtn", min_size=1, max_size=300), st.integers(1, 80), st.data())
+def test_fetch_property(tmp_path, seq, width, data):
+    path = write_fasta(tmp_path / f"p{width}.fa", {"x": seq, "y": seq[::-1]}, width=width)
+    fa = Fasta(path, write_index=False)
+    start = data.draw(st.integers(-5, len(seq)))
+    end = data.draw(st.integers(start, len(seq) + 5))
+    inside = slice(max(0, start), max(0, end))
+    assert fa.fetch("y", start, end) == seq[::-1][inside].encode()
+    hot = fa.one_hot("x", start, end)
+    assert hot.shape == (end - start, 4)
+    n = len(seq[inside])
+    np.testing.assert_array_equal(hot[max(0, -start) : max(0, -start) + n], reference_one_hot(seq[inside]))
+    assert hot.sum() == sum(b in "ACGTacgt" for b in seq[inside])

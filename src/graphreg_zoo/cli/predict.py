@@ -8,7 +8,7 @@ import typer
 
 
 def _cell_file(cell: str, out: Path) -> Path:
-    """A CellData path from a prepared .h5 or a cell spec YAML (prepared into OUTDIR)."""
+    """A CellData path from a prepared .h5, a cell spec YAML (prepared into OUTDIR) or a reference cell name."""
     from ..errors import InvalidInputError
 
     path = Path(cell)
@@ -18,6 +18,10 @@ def _cell_file(cell: str, out: Path) -> Path:
         from ..prep.cell import prepare
 
         return prepare(path, out / "cell.h5")
+    if path.suffix not in (".h5", ".hdf5", ".yaml", ".yml"):
+        from ..zoo.cells import reference_cell
+
+        return reference_cell(cell, out)
     raise InvalidInputError(
         f"--cell {cell!r}: expected a prepared CellData .h5 file or a cell spec .yaml "
         "(make one with `graphreg-zoo prepare`)."
@@ -30,7 +34,7 @@ def register(app: typer.Typer) -> None:
     @app.command("predict")
     def predict_command(
         model: str = typer.Option(..., "--model", "-m", help="Zoo name, preset directory or upstream .h5."),
-        cell: str = typer.Option(..., "--cell", "-c", help="CellData .h5 or cell spec .yaml."),
+        cell: str = typer.Option(..., "--cell", "-c", help="CellData .h5, cell spec .yaml or reference cell name (K562, ...)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
         chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to predict (default: all)."),
         fmt: str = typer.Option("csv", "--format", help="Gene table format: csv or parquet."),

@@ -7,7 +7,7 @@ import typer
 
 
 def prepare(
-    spec: Path = typer.Argument(..., help="Cell spec YAML (see docs/preprocessing.md)."),
+    spec: Path = typer.Argument(..., metavar="SPEC.yaml", help="Cell spec YAML (see docs/preprocessing.md)."),
     out: Path = typer.Option(Path("cell.h5"), "--out", "-o", help="CellData HDF5 file to write."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:

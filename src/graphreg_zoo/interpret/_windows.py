@@ -98,9 +98,10 @@ def window_kind(group: Sequence[Member]) -> str:
 
 def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
     """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk."""
-    chunk = base.inputs[0].shape[1]
+    name, chunk = input_names(base)[0], base.inputs[0].shape[1]
     chunks = np.asarray(sequence, dtype="float32").reshape(-1, chunk, 4)
-    parts = [base.predict_on_batch(chunks[i : i + _BASE_BATCH])["bottleneck"] for i in range(0, len(chunks), _BASE_BATCH)]
+    parts = [base.predict_on_batch({name: chunks[i : i + _BASE_BATCH]})["bottleneck"]
+             for i in range(0, len(chunks), _BASE_BATCH)]
     return np.concatenate(parts).reshape(-1, parts[0].shape[-1])
 
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import keras
 
-from .layers import GraphAttention, MergeChunks, StackAttention
+from .layers import GraphAttention, MaxPool1D, MergeChunks, StackAttention
 
 
 class Builder:
@@ -48,7 +48,7 @@ class Builder:
         return keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name=self.name("batch_normalization"))(x)
 
     def pool(self, x, size: int):
-        return keras.layers.MaxPooling1D(size, name=self.name("max_pooling1d"))(x)
+        return MaxPool1D(size, name=self.name("max_pooling1d"))(x)
 
     def drop(self, x):
         return keras.layers.Dropout(self.dropout_rate, name=self.name("dropout"))(x)

@@ -78,37 +78,38 @@ class GraphAttention(keras.layers.Layer):
             ):
                 setattr(self, name, self.add_weight(name=name, shape=shape, initializer=self._fresh_initializer(index)))
                 index += 1
-        self.feature_dropout.build((None, None, self.heads * self.units))
+        self.feature_dropout.build((None, self.heads, None, self.units))
 
     def _stacked(self, prefix: str):
         return [getattr(self, f"{prefix}_{h}") for h in range(self.heads)]
 
+    def _heads(self, x, prefix: str):
+        """Project x (B, N, F) with the stacked per-head kernels -> (B, H, N, U)."""
+        kernel = ops.concatenate(self._stacked(prefix), axis=1)  # (F, H*U), channel = U*h + k
+        batch, nodes = ops.shape(x)[0], ops.shape(x)[1]
+        projected = ops.reshape(ops.matmul(x, kernel), (batch, nodes, self.heads, self.units))
+        return ops.transpose(projected, (0, 2, 1, 3))
+
     def call(self, inputs, training=None):
         x, adjacency = inputs
-        batch, nodes = ops.shape(x)[0], ops.shape(x)[1]
-        w_self = ops.concatenate(self._stacked("kernel_self"), axis=1)  # (F, H*U)
-        w_neigh = ops.concatenate(self._stacked("kernel_neighs"), axis=1)
+        s = self._heads(x, "kernel_self")
+        q = self._heads(x, "kernel_neighs")
         a_self = ops.concatenate(self._stacked("attn_kernel_self"), axis=1)  # (U, H)
         a_neigh = ops.concatenate(self._stacked("attn_kernel_neigh"), axis=1)
-
-        s = ops.reshape(ops.matmul(x, w_self), (batch, nodes, self.heads, self.units))
-        q = ops.reshape(ops.matmul(x, w_neigh), (batch, nodes, self.heads, self.units))
-        score_self = ops.einsum("bnhu,uh->bhn", s, a_self)
-        score_neigh = ops.einsum("bnhu,uh->bhn", q, a_neigh)
-        scores = ops.leaky_relu(
-            ops.expand_dims(score_self, -1) + ops.expand_dims(score_neigh, -2), negative_slope=self.negative_slope
-        )
-        edges = ops.expand_dims(ops.cast(adjacency > 0, scores.dtype), 1)  # (B, 1, N, N)
-        gates = ops.sigmoid(scores) * edges
+        scores = ops.expand_dims(ops.einsum("bhnu,uh->bhn", s, a_self), -1) + ops.expand_dims(
+            ops.einsum("bhnu,uh->bhn", q, a_neigh), -2
+        )  # (B, H, N, N)
+        scores = ops.maximum(scores, self.negative_slope * scores)  # LeakyReLU (slope < 1)
+        edges = ops.expand_dims(adjacency > 0, 1)
+        gates = ops.where(edges, ops.sigmoid(scores), ops.zeros_like(scores))
         denominator = 1.0 + ops.sum(gates, axis=-1, keepdims=True)  # (B, H, N, 1)
-        attention = gates / denominator
-
         s = self.feature_dropout(s, training=training)
         q = self.feature_dropout(q, training=training)
-        self_weight = ops.transpose(ops.squeeze(1.0 / denominator, -1), (0, 2, 1))  # (B, N, H)
-        out = ops.expand_dims(self_weight, -1) * s + ops.einsum("bhij,bjhu->bihu", attention, q)
-        out = ops.reshape(out, (batch, nodes, self.heads * self.units))
-        return ops.elu(out), attention
+        # beta_i S_i + sum_j alpha_ij Q_j  with  beta = 1/d, alpha = gates/d
+        out = (s + ops.matmul(gates, q)) / denominator
+        batch, nodes = ops.shape(x)[0], ops.shape(x)[1]
+        out = ops.reshape(ops.transpose(out, (0, 2, 1, 3)), (batch, nodes, self.heads * self.units))
+        return ops.elu(out), gates / denominator
 
     def compute_output_shape(self, input_shape):
         x_shape, adj_shape = input_shape
@@ -181,3 +182,31 @@ class StackAttention(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         first = input_shape[0]
         return (first[0], len(input_shape), *first[1:])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MaxPool1D(keras.layers.Layer):
+    """Max pooling with stride = pool size and `valid` padding, as reshape + max.
+
+    Same values as `keras.layers.MaxPooling1D`, but its gradient is an elementwise
+    mask instead of XLA's select-and-scatter, which is several times slower on CPU
+    (see docs/performance.md). Lengths need not divide: a remainder is dropped, as
+    `valid` padding does.
+    """
+
+    def __init__(self, pool_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = pool_size
+
+    def call(self, x):
+        length, channels = ops.shape(x)[1], ops.shape(x)[2]
+        kept = (length // self.pool_size) * self.pool_size
+        x = x[:, :kept]
+        return ops.max(ops.reshape(x, (-1, kept // self.pool_size, self.pool_size, channels)), axis=2)
+
+    def compute_output_shape(self, input_shape):
+        length = None if input_shape[1] is None else input_shape[1] // self.pool_size
+        return (input_shape[0], length, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size}

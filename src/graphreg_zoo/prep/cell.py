@@ -31,18 +31,23 @@ QUANTILES = (0.5, 0.9, 0.99, 0.999)
 _URL_PREFIXES = ("http://", "https://", "ftp://")
 
 
-def prepare(spec: CellSpec | str | os.PathLike, out: str | os.PathLike = "cell.h5", progress: bool = True) -> Path:
+def prepare(
+    spec: CellSpec | dict | str | os.PathLike, out: str | os.PathLike = "cell.h5", progress: bool = True
+) -> Path:
     """Bin tracks, build graphs and TSS tables, and write one CellData HDF5 file atomically.
 
     Args:
-        spec: a CellSpec or the path of its YAML file.
+        spec: a CellSpec, a dict of its fields (paths relative to the working directory), or
+            the path of its YAML file.
         out: the HDF5 file to write (replaced only when complete).
         progress: show a rich progress bar on stderr.
 
     Returns:
         The path written.
     """
-    if not isinstance(spec, CellSpec):
+    if isinstance(spec, dict):
+        spec = CellSpec.from_dict(spec)
+    elif not isinstance(spec, CellSpec):
         spec = CellSpec.from_yaml(spec)
     from rich.console import Console
     from rich.progress import Progress
@@ -332,18 +337,22 @@ class CellData:
 
     @property
     def genome(self) -> str:
+        """Canonical genome build (hg19, hg38, mm10 or the custom name)."""
         return self.attrs["genome"]
 
     @property
     def chroms(self) -> list[str]:
+        """Chromosomes in the file, in order."""
         return list(self.attrs["chroms"])
 
     @property
     def chrom_sizes(self) -> dict[str, int]:
+        """Chromosome lengths in bp."""
         return dict(self.attrs["chrom_sizes"])
 
     @property
     def track_names(self) -> list[str]:
+        """Column order of `tracks()`: h3k4me3, h3k27ac, dnase."""
         return list(self.attrs["track_names"])
 
     @property
@@ -353,6 +362,7 @@ class CellData:
 
     @property
     def fasta_sha256(self) -> str | None:
+        """sha256 of the FASTA at preparation time (None without one)."""
         return self.attrs.get("fasta_sha256") or None
 
     def n_nodes(self, chrom: str) -> int:

@@ -18,7 +18,9 @@ import pandas as pd
 from ..errors import InvalidInputError
 from .assembly import match_chroms, require_chroms
 
-HICDCPLUS_COLUMNS = ("chrI", "startI", "endI", "chrJ", "startJ", "endJ", "D", "counts", "pvalue", "qvalue", "mu", "sdev")
+HICDCPLUS_COLUMNS = (
+    "chrI", "startI", "endI", "chrJ", "startJ", "endJ", "D", "counts", "pvalue", "qvalue", "mu", "sdev"
+)
 _LEGACY_HICDCPLUS = ("chr", "start_i", "start_j", "qval", "count")
 _MIN_STARTS_FOR_GCD = 20  # fewer distinct starts: the gcd says nothing, assume `resolution`
 _DTYPES = {str: "str", int: "int64", float: "float64"}
@@ -49,7 +51,7 @@ def _first_fields(path: Path) -> list[str]:
     if not path.is_file():
         raise InvalidInputError(f"contact file {path} does not exist")
     for _, fields in _data_lines(path):
-        return fields
+        return [f.strip("\"'") for f in fields]  # R writes quoted header names
     raise InvalidInputError(f"{path} has no data lines; it is empty or all comments")
 
 
@@ -124,7 +126,7 @@ def _split_chroms(table: pd.DataFrame, chrom_col: str, chroms: list[str], where:
     mapping = match_chroms(names.cat.categories, chroms, where)
     require_chroms(mapping, chroms, where)
     groups = table.groupby(names, observed=True).indices
-    return {c: table.iloc[groups[mapping[c]]] if mapping[c] in groups else table.iloc[:0] for c in chroms}
+    return {c: table.iloc[groups[mapping[c]]] for c in chroms}
 
 
 def read_hicdcplus(path: Path, chroms: list[str], resolution: int) -> dict[str, pd.DataFrame]:
@@ -178,9 +180,8 @@ def read_bedpe(path: Path, chroms: list[str], resolution: int) -> dict[str, pd.D
     if len(bad):
         raise InvalidInputError(f"{path}: data row {bad[0] + 1} has an anchor with end <= start; fix the loop table")
     table = table[table["chr1"] == table["chr2"]]
-    return {
-        chrom: _anchor_pairs(part, resolution) for chrom, part in _split_chroms(table, "chr1", chroms, str(path)).items()
-    }
+    per_chrom = _split_chroms(table, "chr1", chroms, str(path))
+    return {chrom: _anchor_pairs(part, resolution) for chrom, part in per_chrom.items()}
 
 
 def _anchor_pairs(loops: pd.DataFrame, resolution: int) -> pd.DataFrame:

@@ -23,7 +23,9 @@ from .contact_matrices import MATRIX_READERS
 from .contact_tables import HICDCPLUS_COLUMNS, TEXT_READERS
 from .significance import call_contacts
 
-__all__ = ["FORMATS", "build_graphs", "call_contacts", "call_table", "edges_to_graph", "read_contacts", "write_hicdcplus"]
+__all__ = [
+    "FORMATS", "build_graphs", "call_contacts", "call_table", "edges_to_graph", "read_contacts", "write_hicdcplus"
+]
 
 FORMATS = (*TEXT_READERS, *MATRIX_READERS)
 RAW_FORMATS = ("juicer_dump", *MATRIX_READERS)

@@ -15,7 +15,6 @@ import pandas as pd
 
 from ..errors import InvalidInputError
 
-TSS_COLUMNS = ("chrom", "tss", "gene", "strand")
 TABLE_COLUMNS = ("node", "bin_start", "tss", "n_tss", "genes")
 _MAX_CENTRED_WIDTH = 2000
 _GFF_COLUMNS = ["chrom", "source", "feature", "start", "end", "score", "strand", "frame", "attributes"]
@@ -62,21 +61,46 @@ def read_tss(
     return table.reset_index(drop=True)
 
 
+def _gff_records(path: Path, features: set[str]) -> tuple[pd.DataFrame, set[str]]:
+    """Stream a GTF/GFF3, keeping only `features` records; also return every feature type seen."""
+    kept, seen = [], set()
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.startswith("#") or not line.strip():
+                if line.startswith("##FASTA"):
+                    break
+                continue
+            fields = line.rstrip("\r\n").split("\t")
+            if len(fields) != 9:
+                raise InvalidInputError(
+                    f"{path}, line {lineno}: expected 9 tab-separated columns, found {len(fields)}; is it a GTF/GFF3?"
+                )
+            seen.add(fields[2])
+            if fields[2] in features:
+                kept.append(fields)
+    rows = pd.DataFrame(kept, columns=_GFF_COLUMNS)
+    try:
+        rows[["start", "end"]] = rows[["start", "end"]].astype(np.int64)
+    except ValueError as exc:
+        raise InvalidInputError(f"{path}: a start or end column is not an integer ({exc})") from None
+    return rows, seen
+
+
 def _read_gff(path: Path, flavour: str, level: str, biotypes: list[str] | None, name_attr: str | None) -> pd.DataFrame:
-    raw = pd.read_csv(path, sep="\t", comment="#", header=None, names=_GFF_COLUMNS, dtype={"chrom": str},
-                      quoting=3, low_memory=False)
     features = {"gene": {"gene"}, "transcript": {"transcript", "mRNA"}}[level]
-    rows = raw[raw["feature"].isin(features)]
+    rows, seen = _gff_records(path, features | {"gene"})
+    parents = rows[rows["feature"] == "gene"]
+    rows = rows[rows["feature"].isin(features)]
     if rows.empty:
         raise InvalidInputError(
-            f"{path}: no {'/'.join(sorted(features))} records (it has {sorted(raw['feature'].unique())[:8]}); "
+            f"{path}: no {'/'.join(sorted(features))} records (it has {sorted(seen)[:8]}); "
             "try `level: transcript` or `level: gene` in the spec"
         )
     attrs = rows["attributes"].astype(str)
     names = _attribute(attrs, flavour, [name_attr] if name_attr else
                        (["gene_name"] if flavour == "gtf" else ["gene_name", "Name"]))
     if flavour == "gff3" and level == "transcript" and not name_attr:
-        names = _gff3_parent_names(raw, attrs).fillna(names)
+        names = _gff3_parent_names(parents, attrs).fillna(names)
     if names.isna().all():
         key = name_attr or ("gene_name" if flavour == "gtf" else "Name")
         raise InvalidInputError(
@@ -106,9 +130,9 @@ def _attribute(attrs: pd.Series, flavour: str, keys: list[str]) -> pd.Series:
     return out
 
 
-def _gff3_parent_names(raw: pd.DataFrame, attrs: pd.Series) -> pd.Series:
+def _gff3_parent_names(genes: pd.DataFrame, attrs: pd.Series) -> pd.Series:
     """For GFF3 transcripts: the Name of the parent gene record."""
-    genes = raw[raw["feature"] == "gene"]["attributes"].astype(str)
+    genes = genes["attributes"].astype(str)
     ids = _attribute(genes, "gff3", ["ID"])
     gene_names = _attribute(genes, "gff3", ["gene_name", "Name"])
     lookup = dict(zip(ids, gene_names))

@@ -5,8 +5,9 @@ with mean mu_ij = E(d) * b_i * b_j and variance mu + alpha(d) * mu^2. E(d) is th
 distance, b the per-bin coverage bias; both are the Poisson maximum-likelihood fit of that
 log-linear model (alternating updates, every pair in range counted, zeros included). Distances
 are pooled until each pool holds enough contacts: E is interpolated in log-log space between
-pool centres, alpha is the NB maximum-likelihood estimate per pool. P-values are one-sided (P[Y >= y]); q-values are Benjamini-Hochberg over all
-tested pairs, the zero-count ones (p = 1) included.
+pool centres, alpha is the NB maximum-likelihood estimate per pool. P-values are one-sided
+(P[Y >= y]); q-values are Benjamini-Hochberg over all tested pairs, the zero-count ones (p = 1)
+included.
 """
 from __future__ import annotations
 

@@ -26,8 +26,11 @@ _MEMBER = re.compile(r"^(?P<name>[^@]+)@fold(?P<fold>\d+)$")
 LIST_COLUMNS = ("name", "kind", "cell", "genome", "assay", "fdr", "generalizable", "naming", "aliases")
 
 
-def parse_card(path: Path) -> dict[str, Any]:
-    """Read one card: its front matter as a dict, the prose under 'description'."""
+def parse_card(path: Path, required: tuple[str, ...] = REQUIRED) -> dict[str, Any]:
+    """Read one card: its front matter as a dict, the prose under 'description'.
+
+    `required` lists the front-matter keys it must have (a model card's by default).
+    """
     import yaml
 
     text = path.read_text(encoding="utf-8")
@@ -36,7 +39,7 @@ def parse_card(path: Path) -> dict[str, Any]:
         raise InvalidInputError(f"zoo card {path} does not start with a '---' YAML front-matter block")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     meta = yaml.load(parts[1], Loader=loader)
-    missing = [key for key in REQUIRED if key not in (meta or {})]
+    missing = [key for key in required if key not in (meta or {})]
     if missing:
         raise InvalidInputError(f"zoo card {path} lacks the fields {missing}")
     meta["description"] = parts[2].strip()

@@ -112,20 +112,23 @@ def fold_of_file(path: Path) -> int:
 def convert(source: str | Path, output: str | Path, *, organism: str = "human") -> Path:
     """Convert an upstream `.h5` to a preset directory, or a folder of fold files to a fold-ensemble preset."""
     from .presets import save_ensemble_preset, save_preset
-    from .upstream import convert_upstream
+    from .upstream import convert_upstream_with_report
 
     source = Path(source)
     if source.is_file():
-        card = {"name": source.stem, "source": str(source), "sha256": sha256_file(source)}
-        return save_preset(convert_upstream(source), output, card)
+        model, report = convert_upstream_with_report(source)
+        card = {"name": source.stem, "source": str(source), "sha256": report.source_sha256, **report.to_card()}
+        return save_preset(model, output, card)
     files = sorted(source.glob("*.h5")) if source.is_dir() else []
     if not files:
         raise InvalidInputError(f"{source} is neither an upstream .h5 file nor a directory of them")
     by_fold = {fold_of_file(f): f for f in files}
     if len(by_fold) != len(files):
         raise InvalidInputError(f"{source} holds several files for one fold: {[f.name for f in files]}")
-    members = {str(fold): {"name": f.stem, "source": str(f), "sha256": sha256_file(f),
+    converted = {fold: convert_upstream_with_report(f) for fold, f in by_fold.items()}
+    members = {str(fold): {"name": f.stem, "source": str(f), "sha256": converted[fold][1].source_sha256,
+                           **converted[fold][1].to_card(),
                            **{k: list(v) for k, v in fold_chromosomes(fold, organism).items()}}
                for fold, f in by_fold.items()}
     card = {"name": source.name, "organism": organism, "source": str(source), "members": members}
-    return save_ensemble_preset({fold: convert_upstream(f) for fold, f in by_fold.items()}, output, card)
+    return save_ensemble_preset({fold: model for fold, (model, _) in converted.items()}, output, card)

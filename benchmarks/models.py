@@ -1,0 +1,144 @@
+"""Forward and train-step time per 6 Mb window and peak memory, per model and backend.
+
+Each (model, mode) runs in its own subprocess so peak RSS is that configuration's alone.
+Run by hand (not in CI):
+
+    python benchmarks/models.py --backend tensorflow --backend jax --repeats 5
+    python benchmarks/models.py --markdown >> docs/performance.md   # table of the last run
+
+Modes: `eager` (model(x), how the original scripts call it), `compiled` (Keras predict /
+train function, graph mode without XLA), `xla` (jit_compile=True).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("models_results.json")
+MODELS = ("epi_graphreg", "epi_cnn", "seq_cnn_base", "seq_graphreg_e2e")
+MODES = ("eager", "compiled", "xla")
+
+
+def _inputs(name: str, batch: int):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    adjacency = (rng.random((batch, 1200, 1200)) < 0.01).astype("float32")
+    if name.startswith("epi"):
+        x = {"epigenome": rng.gamma(0.5, 2, size=(batch, 60000, 3)).astype("float32")}
+        if name == "epi_graphreg":
+            x["adjacency"] = adjacency
+        return x, {"cage": rng.poisson(3, size=(batch, 1200)).astype("float32")}
+    if name == "seq_cnn_base":
+        seq = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(4 * batch, 100_000))]
+        target = rng.poisson(3, size=(4 * batch, 1000)).astype("float32")
+        return {"sequence": seq}, {"h3k4me3": target, "h3k27ac": target, "dnase": target}
+    seq = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(batch, 6_000_000))]
+    return {"sequence": seq, "adjacency": adjacency}, {"cage": rng.poisson(3, size=(batch, 1200)).astype("float32")}
+
+
+def _model(name: str):
+    from graphreg_zoo.models import EpiCNN, EpiGraphReg, SeqCNNBase, SeqGraphRegE2E
+
+    return {"epi_graphreg": EpiGraphReg, "epi_cnn": EpiCNN, "seq_cnn_base": SeqCNNBase,
+            "seq_graphreg_e2e": SeqGraphRegE2E}[name]()
+
+
+def _median_time(fn, repeats: int) -> float:
+    import numpy as np
+
+    fn()  # warm-up / compile
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
+    """Run in a subprocess: one model, one mode, one task ('forward' or 'train')."""
+    import resource
+
+    import keras
+
+    from graphreg_zoo.training import poisson_loss_class
+
+    model = _model(name)
+    x, y = _inputs(name, batch)
+    if mode != "eager" or task == "train":
+        loss = poisson_loss_class()(bins=None if name == "seq_cnn_base" else (400, 800))
+        model.compile(optimizer=keras.optimizers.Adam(2e-4), loss={k: loss for k in y},
+                      jit_compile=(mode == "xla"))
+    if task == "forward":
+        fn = (lambda: model(x, training=False)) if mode == "eager" else (lambda: model.predict_on_batch(x))
+    else:
+        if mode == "eager":
+            model.run_eagerly = True
+        fn = lambda: model.train_on_batch(x, y)  # noqa: E731
+    seconds = _median_time(fn, repeats) / batch
+    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    return {"model": name, "mode": mode, "task": task, "batch": batch, "backend": keras.backend.backend(),
+            "seconds_per_window": seconds, "peak_rss_gb": rss_gb}
+
+
+def run_all(backends, models, modes, tasks, repeats, batch) -> list[dict]:
+    results = []
+    for backend in backends:
+        for name in models:
+            for task in tasks:
+                for mode in modes:
+                    if backend == "jax" and mode == "compiled":
+                        continue  # JAX is always jit-compiled
+                    cmd = [sys.executable, __file__, "--one", json.dumps([name, mode, task, repeats, batch])]
+                    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+                    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+                    line = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else None
+                    row = json.loads(line) if line else {"model": name, "mode": mode, "task": task,
+                                                         "backend": backend, "error": proc.stderr[-300:]}
+                    print(json.dumps(row), flush=True)
+                    results.append(row)
+    return results
+
+
+def markdown(results: list[dict]) -> str:
+    lines = ["| model | backend | task | mode | batch | s / window | peak RSS GB |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['model']} | {r['backend']} | {r['task']} | {r['mode']} | - | error | - |")
+            continue
+        lines.append(f"| {r['model']} | {r['backend']} | {r['task']} | {r['mode']} | {r['batch']} | "
+                     f"{r['seconds_per_window']:.3f} | {r['peak_rss_gb']:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", action="append", choices=["tensorflow", "jax", "torch"])
+    parser.add_argument("--model", action="append", choices=MODELS)
+    parser.add_argument("--mode", action="append", choices=MODES)
+    parser.add_argument("--task", action="append", choices=["forward", "train"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--markdown", action="store_true", help="print the last results as a Markdown table")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(*json.loads(args.one))))
+        return
+    if args.markdown:
+        print(markdown(json.loads(RESULTS.read_text())))
+        return
+    results = run_all(args.backend or ["tensorflow"], args.model or MODELS, args.mode or MODES,
+                      args.task or ["forward", "train"], args.repeats, args.batch)
+    RESULTS.write_text(json.dumps(results, indent=1))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

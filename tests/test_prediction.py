@@ -1,0 +1,137 @@
+"""prediction.py on a synthetic CellData: stitching, fold routing, cross-cell normalisation warnings."""
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from graphreg_zoo.prediction import check_compatibility, predict, predict_nodes
+from graphreg_zoo.prep.cell import CellData, _quantiles, prepare
+from graphreg_zoo.prep.windows import WINDOW_NODES, window_arrays, windows
+from graphreg_zoo.zoo.ensemble import FoldEnsemble
+from graphreg_zoo.zoo.folds import N_FOLDS, chromosome_number, fold_chromosomes
+
+SHIFT = "not normalised like the model's training data"
+
+
+@pytest.fixture(scope="module")
+def synth_cell(tmp_path_factory) -> CellData:
+    """The `tiny` simulated genome (2 chromosomes of ~3 Mb, 2 windows each), prepared."""
+    from graphreg_zoo.simulate import simulate
+
+    root = tmp_path_factory.mktemp("synth")
+    sim = simulate(root / "sim", preset="tiny", seed=1)
+    return CellData(prepare(sim.files["cell_yaml"], root / "synth.h5", progress=False))
+
+
+def constant_model(value: float, name: str = "constant"):
+    """A graphreg-shaped Keras model (epigenome + adjacency -> cage) that predicts `value` everywhere."""
+    import keras
+
+    epigenome = keras.Input((WINDOW_NODES * 50, 3), name="epigenome")
+    adjacency = keras.Input((WINDOW_NODES, WINDOW_NODES), name="adjacency")
+    cage = keras.layers.Lambda(lambda a, v=value: keras.ops.ones_like(a[:, :, 0]) * v, name="cage")(adjacency)
+    return keras.Model({"epigenome": epigenome, "adjacency": adjacency}, {"cage": cage}, name=name)
+
+
+def test_stitching_equals_the_middles_of_the_windows(synth_cell):
+    from graphreg_zoo.models import EpiGraphReg
+
+    model = EpiGraphReg(seed=0)
+    table = predict(model, synth_cell, progress=False)
+    nodes = {r.chrom: r.values for r in predict_nodes(model, synth_cell, progress=False)}
+    for chrom in synth_cell.chroms:
+        n = synth_cell.n_nodes(chrom)
+        manual, covered = np.full(n, np.nan, np.float32), np.zeros(n, int)
+        for window in windows(n, chrom):
+            arrays = window_arrays(synth_cell, window, "epi")
+            inputs = {k: arrays[k][None] for k in ("epigenome", "adjacency")}
+            cage = np.asarray(model(inputs, training=False)["cage"])[0]
+            lo, hi = window.middle
+            middle = np.arange(max(lo, 0), min(hi, n))
+            manual[middle] = cage[middle - window.start_node]
+            covered[middle] += 1
+        assert (covered == 1).all(), f"{chrom}: the window middles do not tile the chromosome"
+        assert manual.std() > 0
+        np.testing.assert_allclose(nodes[chrom], manual, rtol=1e-4, atol=1e-6)
+        rows = table[table["chrom"] == chrom]
+        tss = synth_cell.tss(chrom)
+        assert rows["bin_start"].tolist() == tss["bin_start"].tolist()
+        np.testing.assert_allclose(rows["prediction"], manual[tss["node"]], rtol=1e-4, atol=1e-6)
+
+
+class TwentyTwoChromCell(CellData):
+    """A stand-in CellData: chr1..chr22 and chrX of 2 Mb, all zeros, one TSS per chromosome in its last 200 nodes.
+
+    400 nodes is a multiple of the 400-node stride, where upstream's loop flags no window as the last one.
+    """
+
+    LENGTH = 2_000_000
+
+    def __init__(self) -> None:  # no file behind it
+        chroms = [f"chr{i}" for i in range(1, 23)] + ["chrX"]
+        self.path = "twenty-two.h5"
+        self.attrs = {"genome": "hg19", "chroms": chroms, "chrom_sizes": {c: self.LENGTH for c in chroms}}
+
+    def tracks(self, chrom, start=None, stop=None):
+        return np.zeros(((stop or self.LENGTH // 100) - (start or 0), 3), np.float32)
+
+    def graph(self, chrom):
+        return sp.csr_matrix((self.n_nodes(chrom),) * 2, dtype=np.float32)
+
+    def cage(self, chrom):
+        return np.zeros(self.n_nodes(chrom), np.float32)
+
+    def tss_count(self, chrom):
+        return np.ones(self.n_nodes(chrom), np.float32)
+
+    def tss(self, chrom):
+        return pd.DataFrame({"node": [350], "bin_start": [1_750_000], "tss": [1_750_100], "n_tss": [1], "genes": ["G"]})
+
+
+@pytest.mark.parametrize("organism", ["human", "mouse"])
+def test_fold_routing_never_predicts_a_training_chromosome(organism):
+    ensemble = FoldEnsemble({f: constant_model(float(f), f"fold{f}") for f in range(1, N_FOLDS + 1)}, organism)
+    table = predict(ensemble, TwentyTwoChromCell(), progress=False)
+    assert len(table) == 23 and table["prediction"].notna().all()  # the chromosome ends are predicted too
+    for row in table.itertuples():
+        number = chromosome_number(row.chrom)
+        held = {role: [f for f in range(1, N_FOLDS + 1) if number in fold_chromosomes(f, organism)[role]]
+                for role in ("test", "valid")}
+        expected = (held["test"] or held["valid"] or [None])[0]  # test fold first, then validation fold
+        if expected is None:  # every fold trained on it (human chr22, chrX; mouse has no chr20-22)
+            assert row.fold == "mean_of_folds" and row.prediction == pytest.approx(5.5), row
+            continue
+        assert row.fold == f"fold{expected}" and row.prediction == expected, row
+        assert number in (*fold_chromosomes(expected, organism)["valid"], *fold_chromosomes(expected, organism)["test"])
+
+
+def _scaled_copy(cell: CellData, factor: float, path) -> CellData:
+    """A copy of `cell` whose tracks are multiplied by `factor` (quantiles recomputed, as prepare would)."""
+    import h5py
+
+    shutil.copyfile(cell.path, path)
+    with h5py.File(path, "r+") as h5:
+        for chrom in cell.chroms:
+            h5[f"chroms/{chrom}/tracks"][...] = h5[f"chroms/{chrom}/tracks"][...] * factor
+        h5.attrs["track_quantiles"] = json.dumps(_quantiles(h5, cell.chroms))
+    return CellData(path)
+
+
+def test_normalisation_warning_fires_only_for_a_mis_normalised_cell(synth_cell, tmp_path):
+    model = constant_model(1.0)
+    model.data_spec = {"track_quantiles": synth_cell.attrs["track_quantiles"]}  # "trained" on synth_cell
+    scaled = _scaled_copy(synth_cell, 3.0, tmp_path / "scaled.h5")
+    assert check_compatibility(model, synth_cell) == []
+    messages = check_compatibility(model, scaled)
+    assert len(messages) == 3 and all(SHIFT in m for m in messages)
+    for cell, expected in ((synth_cell, 0), (scaled, 3)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            predict(model, cell, [cell.chroms[0]], progress=False)
+        assert sum(SHIFT in str(w.message) for w in caught) == expected

@@ -1,0 +1,108 @@
+"""Schema of the shipped training recipes: one per zoo card, loadable, buildable, with the original folds."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from graphreg_zoo.recipes import build_model, load_recipe, split_chromosomes
+from graphreg_zoo.training import TrainConfig
+from graphreg_zoo.zoo import cards
+from graphreg_zoo.zoo.folds import fold_chromosomes
+
+from .conftest import REPO
+
+# UPSTREAM §3: epochs and early stopping of the original scripts
+EPOCHS = {"epi_graphreg": 200}
+PATIENCE = {"seq_cnn_e2e": 10}
+# parameter counts of the original models (UPSTREAM §1-2), for the classes whose count it states
+PARAMS = {"EpiCNN": 235_649, "SeqGraphReg": 233_985, "SeqCNNE2E": 389_508}
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict:
+    return cards._load((cards.BUILTIN_CARDS,))
+
+
+@pytest.fixture(scope="module")
+def recipes(shipped) -> dict:
+    return {name: load_recipe(REPO / card["recipe"]) for name, card in shipped.items()}
+
+
+def test_every_card_has_a_recipe_naming_its_data_and_protocol(shipped, recipes):
+    assert len(recipes) == len(shipped) == 79
+    for name, card in shipped.items():
+        recipe = recipes[name]
+        assert recipe["name"] == name and recipe["model"]["class"] == card["model"]["class"]
+        assert recipe["model"]["architecture"] == card["model"]["config"]
+        data = recipe["data"]
+        assert (data["cell"], data["genome"], data["organism"]) == (card["cell"], card["genome"], card["organism"])
+        assert (data["assay"], data["fdr"]) == (card["assay"], card["fdr"])
+        assert (data["fasta"] is not None) == card["kind"].startswith("seq"), name
+        assert data["tracks"]["normalisation"] in ("upstream_minmax", "raw")
+        assert recipe["folds"] == list(range(1, 11))
+        config = TrainConfig(**recipe["training"])  # exactly the TrainConfig fields
+        assert config.epochs == EPOCHS.get(card["kind"], 100)
+        assert config.max_early_stopping == PATIENCE.get(card["kind"], 5)
+        assert (config.learning_rate, config.decay, config.batch_size) == (2e-4, 1e-6, 1)
+        assert config.skip_without_tss and config.upstream_compat and not config.shuffle
+        assert recipe["engine"]["faithful"] == (recipe["engine"]["trainable"] and not recipe["engine"]["gaps"])
+
+
+def test_separate_seq_models_name_an_existing_base(shipped, recipes):
+    for name, recipe in recipes.items():
+        base = recipe["data"].get("base_model")
+        assert (base is not None) == (shipped[name]["kind"] in ("seq_graphreg", "seq_cnn")), name
+        if base:
+            assert base in shipped and shipped[base]["kind"] == "seq_cnn_base"
+            assert shipped[base]["model"]["config"]["fft_prior"] == recipe["model"]["architecture"]["fft_prior"]
+
+
+def test_recipes_are_up_to_date():
+    spec = importlib.util.spec_from_file_location("generate_recipes", REPO / "training" / "_generate_recipes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for rel, text in module.render_all().items():
+        assert (REPO / rel).read_text() == text, f"{rel} is stale: run python training/_generate_recipes.py"
+
+
+def test_build_model_for_each_distinct_config(recipes):
+    distinct = {json.dumps(r["model"], sort_keys=True): r for r in recipes.values()}
+    built = {}
+    for recipe in distinct.values():
+        cls = recipe["model"]["class"]
+        if cls in built:  # instantiate each class once; other configs are checked by kwargs only
+            continue
+        model = build_model(recipe)
+        assert type(model).__name__ == cls
+        for key, value in recipe["model"]["config"].items():
+            assert getattr(model, key) == value
+        if cls in PARAMS:
+            assert model.count_params() == PARAMS[cls], cls
+        built[cls] = model
+    assert len(built) == 7
+
+
+def _fake_cell(n_autosomes: int) -> SimpleNamespace:
+    return SimpleNamespace(chroms=[f"chr{i}" for i in range(1, n_autosomes + 1)] + ["chrX"])
+
+
+@pytest.mark.parametrize(("name", "organism", "n"), [("epi_K562_hichip_fdr01", "human", 22),
+                                                      ("epi_mESC_hichip_fdr1", "mouse", 19)])
+def test_fold_splits(recipes, name, organism, n):
+    recipe, cell = recipes[name], _fake_cell(n)
+    assert recipe["data"]["organism"] == organism
+    for fold in recipe["folds"]:
+        split = split_chromosomes(recipe, cell, fold)
+        held = fold_chromosomes(fold, organism)
+        assert split["valid"] == [f"chr{c}" for c in held["valid"]]
+        assert split["test"] == [f"chr{c}" for c in held["test"]]
+        assert set(split["train"]) == {f"chr{i}" for i in range(1, n + 1)} - {*split["valid"], *split["test"]}
+        assert "chrX" not in split["train"]
+    # mouse wraps above chr19: fold 10 validates on {10, 1} and tests on {11, 2}
+    if organism == "mouse":
+        assert split_chromosomes(recipe, cell, 10)["valid"] == ["chr10", "chr1"]
+    else:
+        assert all("chr22" in split_chromosomes(recipe, cell, f)["train"] for f in recipe["folds"])
