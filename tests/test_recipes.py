@@ -106,3 +106,17 @@ def test_fold_splits(recipes, name, organism, n):
         assert split_chromosomes(recipe, cell, 10)["valid"] == ["chr10", "chr1"]
     else:
         assert all("chr22" in split_chromosomes(recipe, cell, f)["train"] for f in recipe["folds"])
+
+
+def test_a_packaged_recipe_trains_as_written(tmp_path):
+    """One epoch of fold 1 on a simulated cell, with the recipe's upstream_compat and a resumable out_dir."""
+    from graphreg_zoo.prep.cell import prepare
+    from graphreg_zoo.simulate import simulate
+    from graphreg_zoo.training import train
+
+    sim = simulate(tmp_path / "sim", preset="tiny", n_chroms=3)
+    cell = prepare(sim.files["cell_yaml"], tmp_path / "sim.h5", progress=False)
+    result = train("epi_K562_hichip_fdr01", cell, fold=1, out_dir=tmp_path / "fold1", progress=False, epochs=1)
+    assert result.preset.is_dir() and len(result.history["val_loss"]) == 1
+    card = json.loads((result.preset / "card.json").read_text())
+    assert card["training"]["upstream_compat"] is True and card["chromosomes"]["test"] == ["chr2"]

@@ -72,8 +72,9 @@ def model_block(card: dict[str, Any]) -> dict[str, Any]:
 def data_block(card: dict[str, Any]) -> dict[str, Any]:
     """What CellData the recipe trains on: cell, genome, assay, FDR, tracks, CAGE, FASTA."""
     kind, arch = card["kind"], card["model"]["config"]
+    depth = "RPGC (deepTools bamCoverage, stat max)" if card["generalizable"] else "as in the reference cell"
     tracks = {"role": TRACK_ROLE[kind], "normalisation": "upstream_minmax" if kind in EPI_INPUT else "raw",
-              "depth": "RPGC (deepTools bamCoverage, stat max)" if card["generalizable"] else "as in the reference cell"}
+              "depth": depth}
     data = {
         "cell": card["cell"],
         "reference_cell": card["cell"],

@@ -20,6 +20,8 @@ _API = {
     "convert_upstream": "graphreg_zoo.zoo.upstream",
     "save_preset": "graphreg_zoo.zoo.presets",
     "load_preset": "graphreg_zoo.zoo.presets",
+    "list_cells": "graphreg_zoo.zoo.cells",
+    "reference_cell": "graphreg_zoo.zoo.cells",
     # preprocessing
     "CellSpec": "graphreg_zoo.prep.cell",
     "CellData": "graphreg_zoo.prep.cell",

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .geometry import TRACK_BIN
 from .simulate import BIN, ELEMENT, MOTIF_IDS, SimConfig, _file_layout, _loop_lookup, rng_for
 
-TRACK_BIN = 100
 SITE_COLUMNS = ["chrom", "start", "end", "strand", "tf", "matrix_id", "enhancer_id", "sequence"]
 _SLOT = 50  # motif sites sit in 50 bp slots of an enhancer element
 # track -> (background counts per 100 bp, [(feature, height per unit activity, peak sd in bp)])

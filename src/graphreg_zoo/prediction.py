@@ -7,7 +7,6 @@ ensemble predicts each chromosome with the fold that held it out.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import warnings
@@ -80,18 +79,8 @@ def _routed(model, chrom: str) -> tuple[list[Any], str]:
 def _forward(model, inputs: dict) -> np.ndarray:
     """CAGE for a batch through the model's compiled (XLA/jit) predict function."""
     if not getattr(model, "compiled", False):
-        model.compile(jit_compile=True)
+        model.compile(jit_compile="auto")
     return np.asarray(model.predict_on_batch(inputs)["cage"])
-
-
-def prediction_windows(n_nodes: int, chrom: str) -> list[Window]:
-    """The chromosome's windows, the final one always scored up to the chromosome end.
-
-    Upstream flags no window as the last one when `n_nodes` is a multiple of 400, which
-    would leave the final 200 nodes (1 Mb) without a prediction.
-    """
-    found = windows(n_nodes, chrom)
-    return [*found[:-1], dataclasses.replace(found[-1], is_last=True)]
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -119,7 +108,7 @@ def predict_chromosome(
         return batch, arrays
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = [pool.submit(load, b) for b in _batches(prediction_windows(n_nodes, chrom), batch_size)]
+        pending = [pool.submit(load, b) for b in _batches(windows(n_nodes, chrom), batch_size)]
         for future in pending:
             batch, arrays = future.result()
             inputs = {k: np.stack([a[k] for a in arrays]) for k in names}

@@ -2,7 +2,9 @@
 
 A recipe has `name`, `model: {class, config}`, `data: {cell, assay, fdr, genome}` (what
 CellData it needs), either `folds: [1..10]` (the original chromosome folds) or explicit
-`chromosomes: {train, valid, test}`, and `training:` (see `TrainConfig`).
+`chromosomes: {train, valid, test}`, and `training:` (see `TrainConfig`). The packaged recipes
+(training/recipes/, one per zoo card) also carry `upstream`, `model.architecture`, more `data`
+keys (organism, reference_cell, tracks, cage, fasta, base_model) and `engine`: see training/README.md.
 """
 from __future__ import annotations
 

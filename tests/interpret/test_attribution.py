@@ -181,10 +181,10 @@ def test_enhancer_scores_and_cli(cell, tmp_path, cli):
     assert list(table.columns) == ["chrom", "start", "end", "h3k4me3", "h3k27ac", "dnase", "total"]
     assert (tmp_path / "a.bw").is_file()
 
-    fulco = pairs.rename(columns={"chrom": "chr", "gene": "Gene", "tss": "Gene.TSS", "effect": "Fraction.change.in.gene.expr",
-                                  "regulated": "Significant"}).assign(**{"ABC.Score": 0.1})
+    fulco = pairs.rename(columns={"chrom": "chr", "gene": "Gene", "tss": "Gene.TSS", "regulated": "Significant",
+                                  "effect": "Fraction.change.in.gene.expr"}).assign(**{"ABC.Score": 0.1})
     fulco.to_csv(tmp_path / "crispr.csv", index=False)
-    code, out, err = cli("validate-enhancers", "--model", preset, "--cell", cell.path, "--crispr", tmp_path / "crispr.csv",
-                         "-o", tmp_path / "report")
+    code, out, err = cli("validate-enhancers", "--model", preset, "--cell", cell.path,
+                         "--crispr", tmp_path / "crispr.csv", "-o", tmp_path / "report")
     assert code == 0, err
     assert (tmp_path / "report" / "graphreg_scores.tsv").is_file() and "graphreg" in out

@@ -42,8 +42,8 @@ def test_knockout_changes_only_windows_with_hits(cell, seq_model):
     """Hits at node 1050 lie only in window 2: its genes change, the others keep WT exactly."""
     from graphreg_zoo.prediction import predict
 
-    hits = pd.DataFrame({"chrom": CHROM, "start": [5_250_000, 5_260_000, 3_500_400], "end": [5_250_012, 5_260_012, 3_500_412],
-                         "motif": ["GATA1", "GATA1", "KLF1"]})
+    hits = pd.DataFrame({"chrom": CHROM, "start": [5_250_000, 5_260_000, 3_500_400],
+                         "end": [5_250_012, 5_260_012, 3_500_412], "motif": ["GATA1", "GATA1", "KLF1"]})
     second = toy_model("seq", seed=1)
     table = knockout([seq_model, second], cell, "gata1", motifs=hits)
     assert table.attrs["n_hits"] == 2
@@ -140,7 +140,8 @@ def test_variant_mismatch_exit_code(cell, tmp_path, cli):
     ref = "ACGT"[int(cell.sequence(CHROM, pos, pos + 1).argmax())]
     wrong = "C" if ref != "C" else "G"
     vcf = _vcf(tmp_path / "bad.vcf", [(CHROM, pos + 1, "rs2", wrong, "T" if wrong != "T" else "A")])
-    code, _, err = cli("variant-effects", "--model", preset, "--cell", cell.path, "--vcf", vcf, "-o", tmp_path / "o.tsv")
+    code, _, err = cli("variant-effects", "--model", preset, "--cell", cell.path, "--vcf", vcf,
+                       "-o", tmp_path / "o.tsv")
     assert code == 4 and f"{CHROM}:{pos + 1}" in err
     assert not (tmp_path / "o.tsv").exists()
 

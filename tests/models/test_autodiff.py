@@ -4,10 +4,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 from graphreg_zoo.models import EpiGraphReg
-from graphreg_zoo.models.autodiff import gradient_function, input_gradients, node_target
+from graphreg_zoo.models.autodiff import gradient_function, input_gradients, node_gradient_function, node_target
 
 pytestmark = pytest.mark.backend
 
@@ -55,6 +54,17 @@ def test_batched_gradients_are_per_sample(rng):
     for i in range(3):
         single = grad({k: v[i : i + 1] for k, v in inputs.items()})["x"]
         np.testing.assert_allclose(batched[i : i + 1], single, rtol=1e-5, atol=1e-6)
+
+
+def test_node_gradient_function_is_reused_across_nodes(rng):
+    keras.utils.set_random_seed(4)
+    model = _smooth_model()
+    inputs = {"x": rng.normal(size=(2, 8, 3)).astype("float32"), "z": rng.normal(size=(2, 8, 2)).astype("float32")}
+    for nodes in ([1, 2, 3], [5, 6, 7], [0]):
+        got = node_gradient_function(model, "x", nodes, output="y")(inputs)["x"]
+        want = input_gradients(model, inputs, "x", node_target(nodes, output="y"))["x"]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    assert len(model._graphreg_node_gradients) == 1
 
 
 def test_epi_graphreg_matches_finite_differences(rng):

@@ -8,11 +8,14 @@ stderr (a traceback only with `--debug`).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import traceback
 from typing import Optional, Sequence
 
 import typer
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow start-up chatter out of CLI output
 
 from .. import __version__
 from ..errors import GraphRegZooError

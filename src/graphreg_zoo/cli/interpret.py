@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Output table (.tsv, or .csv)."),
         chrom: Optional[str] = typer.Option(None, "--chrom", help="Chromosome of the gene / TSS."),
         tss: Optional[int] = typer.Option(None, "--tss", help="TSS coordinate (picks the gene's bin nearest it)."),
-        method: str = typer.Option("grad_x_input", "--method", help="saliency, grad_x_input or expected_gradients."),
+        method: str = typer.Option("saliency", "--method", help="saliency, grad_x_input or expected_gradients."),
         baseline: str = typer.Option("zero", "--baseline", help="Expected-gradients baseline: zero or shuffle."),
         n_samples: int = typer.Option(50, "--n-samples", help="Expected-gradients samples."),
         neighbours: int = typer.Option(1, "--neighbours", help="Nodes on each side of the TSS node in the target."),

@@ -34,7 +34,9 @@ def register(app: typer.Typer) -> None:
     @app.command("predict")
     def predict_command(
         model: str = typer.Option(..., "--model", "-m", help="Zoo name, preset directory or upstream .h5."),
-        cell: str = typer.Option(..., "--cell", "-c", help="CellData .h5, cell spec .yaml or reference cell name (K562, ...)."),
+        cell: str = typer.Option(
+            ..., "--cell", "-c", help="CellData .h5, cell spec .yaml or reference cell name (K562, ...)."
+        ),
         out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
         chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to predict (default: all)."),
         fmt: str = typer.Option("csv", "--format", help="Gene table format: csv or parquet."),

@@ -164,7 +164,8 @@ def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | N
     names = sorted({n for c in chroms for g in cell.tss(c)["genes"] for n in g.split("+")})
     close = difflib.get_close_matches(gene, names, n=5)
     where = f"on {chrom}" if chrom else "in the cell"
-    raise InvalidInputError(f"gene {gene!r} has no TSS {where}" + (f"; close matches: {', '.join(close)}" if close else ""))
+    hint = f"; close matches: {', '.join(close)}" if close else ""
+    raise InvalidInputError(f"gene {gene!r} has no TSS {where}{hint}")
 
 
 class WindowRun:

@@ -109,11 +109,11 @@ def _member_scores(
     batch_size: int | None,
 ) -> np.ndarray:
     """One model's attribution (L, C) of the target at `nodes`."""
-    from ..models.autodiff import gradient_function, node_target
+    from ..models.autodiff import node_gradient_function
 
     inputs = member.inputs(arrays)
     name = member.primary
-    grad = gradient_function(member.model, name, node_target(nodes))
+    grad = node_gradient_function(member.model, name, nodes)
     x = inputs[name]
     if method == "saliency":
         return grad(inputs)[name][0]
@@ -148,12 +148,14 @@ def _table(run: WindowRun, scores: np.ndarray, channels: list[str], resolution: 
     native = WINDOW_BP // len(scores)
     resolution = resolution or native
     if resolution % native or NODE_BIN % resolution:
-        raise InvalidInputError(f"resolution must be a multiple of {native} bp that divides {NODE_BIN}, got {resolution}")
+        raise InvalidInputError(
+            f"resolution must be a multiple of {native} bp that divides {NODE_BIN}, got {resolution}"
+        )
     values = scores.reshape(-1, resolution // native, scores.shape[-1]).sum(axis=1)
     starts, real = bin_coordinates(run, resolution)
     size = run.cell.chrom_sizes[run.window.chrom]
     df = pd.DataFrame({
-        "chrom": pd.Categorical([run.window.chrom] * int(real.sum())),
+        "chrom": pd.Categorical.from_codes(np.zeros(int(real.sum()), dtype=np.int8), [run.window.chrom]),
         "start": starts[real],
         "end": np.minimum(starts[real] + resolution, size),
     })

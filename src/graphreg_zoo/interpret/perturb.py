@@ -189,7 +189,8 @@ def tf_hits(cell, tf: str, motifs, chroms: Sequence[str], pvalue: float = 1e-4) 
         if not chosen:
             names = sorted({m.name for m in found})
             raise InvalidInputError(
-                f"no motif named {tf!r} in {motifs or 'JASPAR'}; it has {len(names)} motifs, e.g. {', '.join(names[:8])}"
+                f"no motif named {tf!r} in {motifs or 'JASPAR'}; it has {len(names)} motifs, "
+                f"e.g. {', '.join(names[:8])}"
             )
         hits = _scan(cell, chosen, chroms, pvalue, motif_io.Scanner)
     else:
@@ -238,7 +239,8 @@ def ism(model, cell, gene: str, chrom: str, start: int, end: int, *, tss: int | 
     """
     site = locate(cell, gene, chrom, tss)
     run = WindowRun(model, cell, site.window, base)
-    _require(run.members, lambda m: m.primary in ("sequence", "bottleneck"), "ISM mutates DNA; it needs a sequence model")
+    _require(run.members, lambda m: m.primary in ("sequence", "bottleneck"),
+             "ISM mutates DNA; it needs a sequence model")
     if not (start < end and run.contains(start, end)):
         raise InvalidInputError(
             f"ISM region {chrom}:{start}-{end} must be non-empty and inside {gene}'s window "
@@ -369,7 +371,8 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
                 rows.insert(4, "alt", v.alt)
                 rows.insert(rows.columns.get_loc("n_contact") + 1, "distance", rows["tss"] - v.pos)
                 parts.append(rows)
-    columns = ["chrom", "pos", "id", "ref", "alt", *GENE_COLUMNS[1:], "distance", "wt", "alt_prediction", "delta", "log2fc"]
+    columns = ["chrom", "pos", "id", "ref", "alt", *GENE_COLUMNS[1:], "distance", "wt", "alt_prediction", "delta",
+               "log2fc"]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     out.attrs["skipped"] = skipped
     return out

@@ -20,6 +20,8 @@ import numpy as np
 
 Target = Callable[[Mapping[str, Any]], Any]
 GradientFn = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+#: attribute of a model holding {(wrt names, output): compiled node-gradient function}
+_CACHE = "_graphreg_node_gradients"
 
 
 def gradient_function(model, wrt: str | Sequence[str], target: Target) -> GradientFn:
@@ -34,14 +36,8 @@ def gradient_function(model, wrt: str | Sequence[str], target: Target) -> Gradie
     The function is compiled once (tf.function / jax.jit) and reused across calls with
     inputs of the same shapes, so build it once per target and feed it batches.
     """
-    import keras
-
-    names = [wrt] if isinstance(wrt, str) else list(wrt)
-    backend = keras.backend.backend()
-    builders = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}
-    if backend not in builders:
-        raise NotImplementedError(f"input gradients are not implemented for the {backend!r} Keras backend")
-    return builders[backend](model, names, target)
+    compiled = _compile(model, _names(wrt), lambda outputs, extra: target(outputs))
+    return lambda inputs: compiled(inputs, ())
 
 
 def input_gradients(
@@ -66,60 +62,96 @@ def node_target(nodes: Sequence[int], output: str = "cage") -> Target:
     return target
 
 
+def node_gradient_function(model, wrt: str | Sequence[str], nodes: Sequence[int], output: str = "cage") -> GradientFn:
+    """Same as `gradient_function(model, wrt, node_target(nodes, output))`, but the nodes are a
+    runtime argument of one function compiled per (model, wrt, output), so attributing many
+    genes compiles (traces / jits) the model's gradient once per number of nodes."""
+    from keras import ops
+
+    names = _names(wrt)
+    functions = getattr(model, _CACHE, None)
+    if functions is None:
+        functions = {}
+        object.__setattr__(model, _CACHE, functions)  # untracked by Keras; freed with the model
+    key = (tuple(names), output)
+    if key not in functions:
+        functions[key] = _compile(
+            model, names, lambda outputs, extra: ops.sum(ops.take(outputs[output], extra[0], axis=1))
+        )
+    index = np.asarray(list(nodes), dtype="int32")
+    return lambda inputs: functions[key](inputs, (index,))
+
+
+def _names(wrt: str | Sequence[str]) -> list[str]:
+    return [wrt] if isinstance(wrt, str) else list(wrt)
+
+
+def _compile(model, names: list[str], target: Callable[[Mapping[str, Any], tuple], Any]):
+    """`run(inputs, extra)`: gradients of `target(model(inputs), extra)` on the active backend."""
+    import keras
+
+    backend = keras.backend.backend()
+    builders = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}
+    if backend not in builders:
+        raise NotImplementedError(f"input gradients are not implemented for the {backend!r} Keras backend")
+    return builders[backend](model, names, target)
+
+
 def _float_inputs(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype="float32") for k, v in inputs.items()}
 
 
-def _tensorflow(model, names: list[str], target: Target) -> GradientFn:
+def _tensorflow(model, names: list[str], target):
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
-    def grad(tensors):
+    def grad(tensors, extra):
         with tf.GradientTape() as tape:
             for name in names:
                 tape.watch(tensors[name])
-            value = target(model(tensors, training=False))
+            value = target(model(tensors, training=False), extra)
         grads = tape.gradient(
             value, [tensors[n] for n in names], unconnected_gradients=tf.UnconnectedGradients.ZERO
         )
         return dict(zip(names, grads))
 
-    def run(inputs):
+    def run(inputs, extra):
         tensors = {k: tf.convert_to_tensor(v) for k, v in _float_inputs(inputs).items()}
-        return {k: v.numpy() for k, v in grad(tensors).items()}
+        return {k: v.numpy() for k, v in grad(tensors, tuple(tf.convert_to_tensor(e) for e in extra)).items()}
 
     return run
 
 
-def _jax(model, names: list[str], target: Target) -> GradientFn:
+def _jax(model, names: list[str], target):
     import jax
 
-    def value(differentiated, fixed, trainable, non_trainable):
+    def value(differentiated, fixed, trainable, non_trainable, extra):
         outputs, _ = model.stateless_call(trainable, non_trainable, {**fixed, **differentiated}, training=False)
-        return target(outputs)
+        return target(outputs, extra)
 
     grad = jax.jit(jax.grad(value))
 
-    def run(inputs):
+    def run(inputs, extra):
         inputs = _float_inputs(inputs)
         differentiated = {k: inputs[k] for k in names}
         fixed = {k: v for k, v in inputs.items() if k not in names}
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
-        return {k: np.asarray(v) for k, v in grad(differentiated, fixed, trainable, non_trainable).items()}
+        grads = grad(differentiated, fixed, trainable, non_trainable, tuple(extra))
+        return {k: np.asarray(v) for k, v in grads.items()}
 
     return run
 
 
-def _torch(model, names: list[str], target: Target) -> GradientFn:  # pragma: no cover - torch is optional
+def _torch(model, names: list[str], target):  # pragma: no cover - torch is optional
     import keras
     import torch
 
-    def run(inputs):
+    def run(inputs, extra):
         tensors = {k: keras.ops.convert_to_tensor(v) for k, v in _float_inputs(inputs).items()}
         for name in names:
             tensors[name].requires_grad_(True)
-        value = target(model(tensors, training=False))
+        value = target(model(tensors, training=False), tuple(keras.ops.convert_to_tensor(e) for e in extra))
         grads = torch.autograd.grad(value, [tensors[n] for n in names], allow_unused=True)
         return {
             n: np.zeros(tensors[n].shape, "float32") if g is None else g.detach().cpu().numpy()

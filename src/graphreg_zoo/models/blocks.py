@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import keras
 
-from .layers import GraphAttention, MaxPool1D, MergeChunks, StackAttention
+from .layers import BatchNorm, GraphAttention, MaxPool1D, MergeChunks, StackAttention
 
 
 class Builder:
@@ -45,7 +45,7 @@ class Builder:
         return layer(x)
 
     def bn(self, x):
-        return keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name=self.name("batch_normalization"))(x)
+        return BatchNorm(momentum=0.99, epsilon=1e-3, name=self.name("batch_normalization"))(x)
 
     def pool(self, x, size: int):
         return MaxPool1D(size, name=self.name("max_pooling1d"))(x)

@@ -40,6 +40,11 @@ def graph_head(b: Builder, x, adjacency, n_gat_layers: int):
     return b.rate_head(x, 1, "cage"), attention
 
 
+def with_attention(outputs: dict, attention, return_attention: bool) -> dict:
+    """Add the stacked attention maps to `outputs` when they were asked for."""
+    return {**outputs, "attention": attention} if return_attention else outputs
+
+
 def dilated_cnn_head(b: Builder, x, n_blocks: int = 8):
     """Dropout -> Conv 64 k3 -> BN -> residual dilated blocks -> Conv 1 k1 exp."""
     x = b.conv_bn(x, 64, 3)
@@ -76,9 +81,7 @@ class EpiGraphReg(GraphRegModel):
         epigenome, adjacency = _epigenome_input(data_spec), _adjacency_input()
         x = b.trunk(epigenome, EPI_TRUNK)
         cage, attention = graph_head(b, x, adjacency, n_gat_layers)
-        outputs = {"cage": cage}
-        if return_attention:
-            outputs["attention"] = attention
+        outputs = with_attention({"cage": cage}, attention, return_attention)
         kwargs.setdefault("name", "Epi-GraphReg")
         super().__init__(inputs={"epigenome": epigenome, "adjacency": adjacency}, outputs=outputs, **kwargs)
         self._remember(locals())

@@ -210,3 +210,23 @@ class MaxPool1D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BatchNorm(keras.layers.BatchNormalization):
+    """BatchNormalization that can train with frozen statistics.
+
+    With `frozen_statistics=True` it always normalises with the moving mean and variance
+    (never updating them), while gamma and beta still train: what the original GraphReg
+    did by calling its models without `training=True`. With one 6 Mb window per step the
+    batch statistics are a single window's, so this is also our default for training
+    (see `graphreg_zoo.training`). The flag is a training-time switch, not part of the
+    saved architecture.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.frozen_statistics = False
+
+    def call(self, inputs, training=None, mask=None):
+        return super().call(inputs, training=bool(training) and not self.frozen_statistics, mask=mask)

@@ -21,7 +21,7 @@ import keras
 
 from .base import GraphRegModel
 from .blocks import Builder
-from .epi import dilated_cnn_head, graph_head
+from .epi import dilated_cnn_head, graph_head, with_attention
 from .layers import PACKAGE, MergeChunks, SplitChunks
 from .spec import CHUNK_BP, EPI_TRACKS, N_CHUNKS, WINDOW_BINS, WINDOW_BP, WINDOW_NODES
 
@@ -97,9 +97,7 @@ class SeqGraphReg(GraphRegModel):
         bottleneck = _bottleneck_input()
         adjacency = keras.Input((WINDOW_NODES, WINDOW_NODES), name="adjacency")
         cage, attention = graph_head(b, b.trunk(bottleneck, GRAPH_TRUNK), adjacency, n_gat_layers)
-        outputs = {"cage": cage}
-        if return_attention:
-            outputs["attention"] = attention
+        outputs = with_attention({"cage": cage}, attention, return_attention)
         kwargs.setdefault("name", "Seq-GraphReg")
         super().__init__(inputs={"bottleneck": bottleneck, "adjacency": adjacency}, outputs=outputs, **kwargs)
         self._remember(locals())
@@ -182,9 +180,7 @@ class SeqGraphRegE2E(GraphRegModel):
         x = _e2e_nodes(b, h, extra_block=architecture == "older")
         x = MergeChunks(N_CHUNKS, name="nodes")(x)
         cage, attention = graph_head(b, x, adjacency, n_gat_layers)
-        outputs = {"cage": cage, **heads, "bottleneck": bottleneck}
-        if return_attention:
-            outputs["attention"] = attention
+        outputs = with_attention({"cage": cage, **heads, "bottleneck": bottleneck}, attention, return_attention)
         kwargs.setdefault("name", "Seq-GraphReg_e2e" + ("_fft" if fft_prior else ""))
         super().__init__(inputs={"sequence": sequence, "adjacency": adjacency}, outputs=outputs, **kwargs)
         self._remember(locals())

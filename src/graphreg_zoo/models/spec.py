@@ -6,15 +6,17 @@ against what the model was trained on.
 """
 from __future__ import annotations
 
-EPI_TRACKS = ("h3k4me3", "h3k27ac", "dnase")
-TRACK_BIN = 100
-NODE_BIN = 5000
-WINDOW_NODES = 1200
-WINDOW_BINS = WINDOW_NODES * NODE_BIN // TRACK_BIN  # 60,000
-WINDOW_BP = WINDOW_NODES * NODE_BIN  # 6,000,000
-STRIDE_NODES = 400
-CHUNK_BP = 100_000
-N_CHUNKS = WINDOW_BP // CHUNK_BP  # 60
+from ..geometry import (  # noqa: F401  (re-exported for the model modules)
+    CHUNK_BP,
+    EPI_TRACKS,
+    N_CHUNKS,
+    NODE_BIN,
+    STRIDE_NODES,
+    TRACK_BIN,
+    WINDOW_BINS,
+    WINDOW_BP,
+    WINDOW_NODES,
+)
 
 
 def default_data_spec(kind: str, overrides: dict | None = None) -> dict:

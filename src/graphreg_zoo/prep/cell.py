@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._atomic import atomic_path, sha256_file
+from ..geometry import NODE_BIN, TRACK_BIN
 from ..errors import InvalidInputError, NotAvailableError
 from . import assembly
 from .genes import TABLE_COLUMNS, read_tss, tss_table
@@ -24,8 +25,6 @@ from .tracks import TrackFile, bin_track, normalise
 __all__ = ["CellData", "CellSpec", "prepare", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
-TRACK_BIN = 100
-NODE_BIN = 5000
 REFERENCE_CHROM = "chr1"  # upstream_minmax takes each track's maximum on this chromosome
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 _URL_PREFIXES = ("http://", "https://", "ftp://")
@@ -386,12 +385,27 @@ class CellData:
         """float32 (n_100bp, 3) tracks of `chrom` (optionally bins [start, stop)), in `track_names` order."""
         return self._read(chrom, "tracks", slice(start, stop))
 
+    def _memo(self, key: tuple, compute):
+        """Per-chromosome values read once: windows re-read them for every window otherwise.
+
+        Cached arrays are shared: treat them as read-only.
+        """
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            if len(cache) > 16:
+                cache.clear()
+            cache[key] = compute()
+        return cache[key]
+
     def cage(self, chrom: str) -> np.ndarray | None:
-        """float32 (n_nodes,) CAGE summed per 5 kb node, or None if the cell has no CAGE."""
-        return self._read(chrom, "cage")
+        """float32 (n_nodes,) CAGE summed per 5 kb node, or None if the cell has no CAGE (read-only)."""
+        return self._memo(("cage", chrom), lambda: self._read(chrom, "cage"))
 
     def graph(self, chrom: str):
-        """scipy.sparse.csr_matrix (n_nodes, n_nodes): binary, symmetric, zero diagonal."""
+        """scipy.sparse.csr_matrix (n_nodes, n_nodes): binary, symmetric, zero diagonal (read-only)."""
+        return self._memo(("graph", chrom), lambda: self._read_graph(chrom))
+
+    def _read_graph(self, chrom: str):
         import scipy.sparse as sp
 
         n = self.n_nodes(chrom)
@@ -408,9 +422,12 @@ class CellData:
 
     def tss_count(self, chrom: str) -> np.ndarray:
         """float32 (n_nodes,) number of TSSs per node."""
-        out = np.zeros(self.n_nodes(chrom), dtype=np.float32)
-        out[self._read(chrom, "tss/node")] = self._read(chrom, "tss/n_tss")
-        return out
+        def compute() -> np.ndarray:
+            out = np.zeros(self.n_nodes(chrom), dtype=np.float32)
+            out[self._read(chrom, "tss/node")] = self._read(chrom, "tss/n_tss")
+            return out
+
+        return self._memo(("tss_count", chrom), compute)
 
     def sequence(self, chrom: str, start: int, end: int, dtype: type = np.float32) -> np.ndarray:
         """One-hot (end - start, 4) of the recorded FASTA; outside the chromosome is zeros."""

@@ -20,14 +20,16 @@ import numpy as np
 
 from ..errors import InvalidInputError, NotAvailableError
 
-WINDOW_NODES = 1200
-STRIDE_NODES = 400
-PAD_NODES = 600
-NODE_BIN = 5000
-TRACK_BIN = 100
-BINS_PER_NODE = NODE_BIN // TRACK_BIN
-WINDOW_BINS = WINDOW_NODES * BINS_PER_NODE
-WINDOW_BP = WINDOW_NODES * NODE_BIN
+from ..geometry import (  # noqa: F401  (NODE_BIN and TRACK_BIN are re-exported)
+    BINS_PER_NODE,
+    NODE_BIN,
+    PAD_NODES,
+    STRIDE_NODES,
+    TRACK_BIN,
+    WINDOW_BINS,
+    WINDOW_BP,
+    WINDOW_NODES,
+)
 KINDS = ("epi", "seq")
 
 
@@ -54,12 +56,18 @@ def window_starts(n_nodes: int) -> list[int]:
 
 
 def windows(n_nodes: int, chrom: str) -> list[Window]:
-    """All windows of one chromosome, with upstream's last-window rule."""
+    """All windows of one chromosome, with upstream's last-window rule.
+
+    One deliberate fix: the original flags the last window only when fewer than 400
+    nodes remain after its centre (`< 400`), so a chromosome whose node count is a
+    multiple of 400 had its final 200 nodes in no window's evaluated region; we use
+    `<= 400` (docs/upstream-differences.md).
+    """
     n_rows = n_nodes + 2 * PAD_NODES
     out = []
     for i, start in enumerate(window_starts(n_nodes)):
         si = start + 2 * PAD_NODES
-        out.append(Window(chrom, start, n_rows - PAD_NODES - si < STRIDE_NODES, i))
+        out.append(Window(chrom, start, n_rows - PAD_NODES - si <= STRIDE_NODES, i))
     return out
 
 
@@ -132,6 +140,7 @@ def make_dataset(
     skip_without_tss: bool = False,
     shuffle: bool = False,
     seed: int = 0,
+    with_adjacency: bool = True,
     **pydataset_kwargs: Any,
 ):
     """A `keras.utils.PyDataset` of windows: batches `(inputs, targets)` with inputs
@@ -146,6 +155,7 @@ def make_dataset(
         skip_without_tss: drop windows without a TSS in their middle 400 nodes.
         shuffle: reshuffle the windows every epoch (the original walks them in genomic order).
         seed: seed of the shuffling.
+        with_adjacency: include the `adjacency` input (False for the CNN baselines).
         **pydataset_kwargs: workers, use_multiprocessing, max_queue_size for PyDataset.
     """
     import keras
@@ -182,7 +192,8 @@ def make_dataset(
         def __getitem__(self, i: int):
             items = self._batch(i)
             first = "sequence" if kind == "seq" else "epigenome"
-            inputs = {k: np.stack([a[k] for a in items]) for k in (first, "adjacency")}
+            names = (first, "adjacency") if with_adjacency else (first,)
+            inputs = {k: np.stack([a[k] for a in items]) for k in names}
             return inputs, {"cage": np.stack([a["cage"] for a in items])}
 
         def info(self, i: int) -> dict[str, Any]:

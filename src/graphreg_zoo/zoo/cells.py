@@ -105,21 +105,21 @@ def _unreadable(role: str, entry: dict[str, Any]) -> str | None:
 
 
 def _specs(entry: dict[str, Any], chroms: list[str]) -> list[FileSpec]:
-    """FileSpecs of one input: one file, or one per chromosome for a `{chrom}` path template."""
-    template = "{chrom}" in entry["path"]
-    names = chroms if template else [None]
-    return [FileSpec(entry["path"].format(chrom=c) if c else entry["path"],
-                     (entry.get("url") or "").format(chrom=c) if c else entry.get("url") or "",
-                     None if template else entry.get("sha256"))
-            for c in names]
+    """FileSpecs of one input: one file, or one per chromosome for a `{chrom}` path template
+    (whose files the card cannot pin: their sha256 is recorded at the first download)."""
+    path, url = entry["path"], entry.get("url") or ""
+    if "{chrom}" not in path:
+        return [FileSpec(path, url, entry.get("sha256"))]
+    return [FileSpec(path.format(chrom=c), url.format(chrom=c)) for c in chroms]
 
 
-def _check_fetchable(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> None:
+def _check_fetchable(card: dict[str, Any], entries: dict[str, dict[str, Any]], chroms: list[str]) -> None:
     """Refuse up front (before any download) inputs prepare cannot read or nobody can serve."""
     problems = [p for role, entry in entries.items() if (p := _unreadable(role, entry))]
     mirror = os.environ.get(MIRROR_ENV)
     for role, entry in entries.items():
-        if not entry.get("url") and not mirror and not cached_path(entry["path"]).is_file():
+        cached = all(cached_path(spec.path).is_file() for spec in _specs(entry, chroms))
+        if not entry.get("url") and not mirror and not cached:
             problems.append(f"{role}: status {entry.get('status', 'GAP')}, no public source is known; "
                             f"put the file at <GRAPHREG_ZOO_MIRROR>/{entry['path']}")
     if problems:
@@ -196,8 +196,8 @@ def reference_cell(
     card = cell_card(name)
     assay = assay or card.get("default_assay") or next(iter(card["contacts"]))
     entries = _entries(card, assay, fasta)
-    _check_fetchable(card, entries)
     chroms = _chromosomes(card)
+    _check_fetchable(card, entries, chroms)
     files = [spec for entry in entries.values() for spec in _specs(entry, chroms)]
     fetch_files(files)
     spec = cell_spec(card, entries)

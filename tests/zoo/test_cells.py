@@ -1,0 +1,40 @@
+"""Shipped reference-cell cards: schema, statuses, and refusals that happen before any download."""
+from __future__ import annotations
+
+import pytest
+
+from graphreg_zoo.errors import InvalidInputError, NotAvailableError
+from graphreg_zoo.zoo import cells
+
+ENTRY_KEYS = {"accession", "url", "format", "path", "sha256", "size", "status", "evidence"}
+GENOMES = {"K562": "hg19", "GM12878": "hg19", "hESC": "hg38", "mESC": "mm10"}
+
+
+def test_shipped_cell_cards_are_well_formed(monkeypatch):
+    monkeypatch.delenv("GRAPHREG_ZOO_CARDS", raising=False)
+    assert cells.list_cells() == sorted(GENOMES)
+    for name, genome in GENOMES.items():
+        card = cells.cell_card(name)
+        assert card["genome"] == genome and card["default_assay"] in card["contacts"]
+        assert set(card["inputs"]) == {"h3k4me3", "h3k27ac", "dnase", "cage", "genes", "fasta"}
+        for entry in [*card["inputs"].values(), *card["contacts"].values()]:
+            assert ENTRY_KEYS <= set(entry), (name, entry)
+            assert entry["status"] in cells.STATUSES and entry["sha256"] is None and entry["size"] is None
+            assert (entry["url"] is None) == (entry["status"] == "GAP" and entry["accession"] is None)
+            assert entry["path"].startswith(f"cells/{genome}/")
+    k562, gm12878 = cells.cell_card("K562")["inputs"], cells.cell_card("GM12878")["inputs"]
+    assert all(k562[r]["path"] == gm12878[r]["path"] for r in ("genes", "fasta"))  # one hg19 copy in the cache
+
+
+def test_cell_names_are_case_insensitive_and_unknown_ones_list_matches():
+    assert cells.cell_card("k562")["name"] == "K562"
+    with pytest.raises(InvalidInputError, match="Did you mean: K562"):
+        cells.cell_card("K652")
+
+
+@pytest.mark.parametrize("name", sorted(GENOMES))
+def test_unpreparable_cells_are_refused_before_any_download(name, zoo_home):
+    with pytest.raises(NotAvailableError, match=f"reference cell {name} cannot be prepared") as info:
+        cells.reference_cell(name)
+    assert "bam" in str(info.value) or "GAP" in str(info.value)
+    assert not (zoo_home / "files").exists()  # nothing was fetched
