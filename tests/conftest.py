@@ -64,3 +64,14 @@ def zoo_home(tmp_path, monkeypatch) -> Path:
 
 def keras_backend() -> str:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+@pytest.fixture(scope="session")
+def synth_cell(tmp_path_factory):
+    """The `tiny` simulated genome (2 chromosomes of ~3 Mb, 2 windows each), prepared as a CellData."""
+    from graphreg_zoo.prep.cell import CellData, prepare
+    from graphreg_zoo.simulation import simulate
+
+    root = tmp_path_factory.mktemp("synth")
+    sim = simulate(root / "sim", preset="tiny", seed=1)
+    return CellData(prepare(sim.files["cell_yaml"], root / "synth.h5", progress=False))

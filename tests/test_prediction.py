@@ -19,16 +19,6 @@ from graphreg_zoo.zoo.folds import N_FOLDS, chromosome_number, fold_chromosomes
 SHIFT = "not normalised like the model's training data"
 
 
-@pytest.fixture(scope="module")
-def synth_cell(tmp_path_factory) -> CellData:
-    """The `tiny` simulated genome (2 chromosomes of ~3 Mb, 2 windows each), prepared."""
-    from graphreg_zoo.simulate import simulate
-
-    root = tmp_path_factory.mktemp("synth")
-    sim = simulate(root / "sim", preset="tiny", seed=1)
-    return CellData(prepare(sim.files["cell_yaml"], root / "synth.h5", progress=False))
-
-
 def constant_model(value: float, name: str = "constant"):
     """A graphreg-shaped Keras model (epigenome + adjacency -> cage) that predicts `value` everywhere."""
     import keras

@@ -111,7 +111,7 @@ def test_fold_splits(recipes, name, organism, n):
 def test_a_packaged_recipe_trains_as_written(tmp_path):
     """One epoch of fold 1 on a simulated cell, with the recipe's upstream_compat and a resumable out_dir."""
     from graphreg_zoo.prep.cell import prepare
-    from graphreg_zoo.simulate import simulate
+    from graphreg_zoo.simulation import simulate
     from graphreg_zoo.training import train
 
     sim = simulate(tmp_path / "sim", preset="tiny", n_chroms=3)

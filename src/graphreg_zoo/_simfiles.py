@@ -1,4 +1,4 @@
-"""File writers of `graphreg_zoo.simulate`: DNA with planted motifs, bigWigs, contacts, GTF, YAML.
+"""File writers of `graphreg_zoo.simulation`: DNA with planted motifs, bigWigs, contacts, GTF, YAML.
 
 Each chromosome is generated and written in turn (FASTA, four bigWigs, HiCDCPlus table), then the
 .cool, GTF, chrom.sizes, motif file and `cell.yaml`. Random streams are keyed by (seed, chromosome,
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .geometry import TRACK_BIN
-from .simulate import BIN, ELEMENT, MOTIF_IDS, SimConfig, _file_layout, _loop_lookup, rng_for
+from .simulation import BIN, ELEMENT, MOTIF_IDS, SimConfig, _file_layout, _loop_lookup, rng_for
 
 SITE_COLUMNS = ["chrom", "start", "end", "strand", "tf", "matrix_id", "enhancer_id", "sequence"]
 _SLOT = 50  # motif sites sit in 50 bp slots of an enhancer element

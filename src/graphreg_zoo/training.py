@@ -203,11 +203,13 @@ def fit(
     config: TrainConfig | None = None,
     backup_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    extra_callbacks: list | None = None,
 ) -> TrainResult:
     """Train `model` on windows of `cell` (a CellData) and keep the best validation epoch.
 
     Returns the trained model (the best epoch's weights), the per-epoch history and
-    whether early stopping fired. `backup_dir` makes the run resumable.
+    whether early stopping fired. `backup_dir` makes the run resumable; `extra_callbacks`
+    are Keras callbacks added to the run.
     """
     keras = _keras()
     from .prep.cell import CellData
@@ -237,6 +239,7 @@ def fit(
     callbacks = [stopper, _progress_callback(config.epochs, progress)]
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True))
+    callbacks.extend(extra_callbacks or [])
     history = trainee.fit(
         train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks, verbose=0
     )
@@ -266,6 +269,7 @@ def train(recipe, data, *, fold: int | None = None, out_dir=None, progress: bool
     cell = data if isinstance(data, CellData) else CellData(data)
     config = TrainConfig(**{**recipe.get("training", {}), **overrides})
     split = split_chromosomes(recipe, cell, fold)
+    _configure_determinism(config.seed)  # before building: the initial weights are seeded too
     model = build_model(recipe, cell)
     backup = Path(out_dir) / ".backup" if out_dir else None
     result = fit(model, cell, train_chroms=split["train"], valid_chroms=split["valid"], config=config,
@@ -289,7 +293,7 @@ def held_out_metrics(model, cell, split: dict[str, list[str]]) -> dict[str, Any]
         pooled = evaluate(table).pooled()
         metrics[role] = {
             "chroms": split[role],
-            **{row["set"]: {k: _plain(row[k]) for k in ("n", "pearson", "spearman", "nll") if k in row}
+            **{row["set"]: {k: _plain(row[k]) for k in ("n_genes", "pearson", "spearman", "nll")}
                for _, row in pooled.iterrows()},
         }
     return metrics

@@ -175,3 +175,13 @@ def test_edge_knockout_changes_only_genes_whose_windows_hold_the_edge(cell):
 def test_edge_knockout_refuses_cnn_models(cell):
     with pytest.raises(InvalidInputError, match="graph model"):
         edge_knockout(toy_model("epi", graph=False), cell, CHROM, 0, 5000)
+
+
+def test_edge_knockout_cli_refuses_cnn(cell, tmp_path, cli):
+    from graphreg_zoo.models import EpiCNN
+    from graphreg_zoo.zoo.presets import save_preset
+
+    preset = save_preset(EpiCNN(), tmp_path / "cnn")
+    code, _, err = cli("edge-knockout", "--model", preset, "--cell", cell.path, "--chrom", CHROM,
+                       "--start", 1000, "--end", 2000, "-o", tmp_path / "cut.tsv")
+    assert code == 4 and "graph model" in err

@@ -61,23 +61,31 @@ def _load(env: str, default: str):
 @pytest.fixture(scope="module")
 def genome(tmp_path_factory):
     from graphreg_zoo.prep.cell import CellData, prepare
-    from graphreg_zoo.simulate import simulate
+    from graphreg_zoo.simulation import simulate
 
     sim = simulate(tmp_path_factory.mktemp("planted") / "sim", preset="demo")
     return sim, CellData(prepare(sim.files["cell_yaml"], sim.out_dir / "cell.h5", progress=False))
 
 
-def test_knockout_recovers_planted_gata1_targets(genome):
-    model = _load("GRAPHREG_ZOO_PLANTED_SEQ", "demo_e2e")
-    sim, cell = genome
+@pytest.fixture(scope="module")
+def seq_model():
+    return _load("GRAPHREG_ZOO_PLANTED_SEQ", "demo_e2e")
+
+
+@pytest.fixture(scope="module")
+def epi_model():
+    return _load("GRAPHREG_ZOO_PLANTED_EPI", "demo")
+
+
+def test_knockout_recovers_planted_gata1_targets(seq_model, genome):
     from graphreg_zoo.interpret.perturb import knockout
 
-    table = knockout(model, cell, "GATA1", motifs=sim.files["motifs"])
+    sim, cell = genome
+    table = knockout(seq_model, cell, "GATA1", motifs=sim.files["motifs"])
     assert np.isfinite(table["log2fc"]).all()
     assert knockout_precision(table, sim.truth, "GATA1") >= 0.8
 
 
-def test_attribution_recovers_planted_enhancers(genome):
-    model = _load("GRAPHREG_ZOO_PLANTED_EPI", "demo")
+def test_attribution_recovers_planted_enhancers(epi_model, genome):
     sim, cell = genome
-    assert enhancer_auprc(model, cell, sim.truth, method="grad_x_input") >= 0.8
+    assert enhancer_auprc(epi_model, cell, sim.truth, method="grad_x_input") >= 0.8

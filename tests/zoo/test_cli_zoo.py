@@ -1,4 +1,4 @@
-"""`graphreg-zoo models|info|fetch|cache …`: output, exit codes, start-up cost."""
+"""`graphreg-zoo models|info|fetch|cache …`: output, exit codes, a light start-up path."""
 from __future__ import annotations
 
 import json
@@ -10,18 +10,17 @@ import pytest
 from graphreg_zoo.zoo import fetch
 
 STARTUP = """
-import sys, time
-t = time.perf_counter()
+import sys
 from graphreg_zoo.cli import run
 codes = [run(["--help"]), run(["models"])]
-elapsed = time.perf_counter() - t
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "keras", "jax", "torch"})
-print(codes, elapsed, heavy, file=sys.stderr)
-sys.exit(0 if codes == [0, 0] and not heavy and elapsed < 1.0 else 1)
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "keras", "jax", "torch", "matplotlib"})
+print(codes, heavy, file=sys.stderr)
+sys.exit(0 if codes == [0, 0] and not heavy else 1)
 """
 
 
-def test_help_and_models_start_fast_without_keras():
+def test_help_and_models_import_no_heavy_library():
+    """The start-up path stays light (its time is measured in benchmarks/startup.py, not here)."""
     done = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
 

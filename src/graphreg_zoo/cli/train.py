@@ -30,5 +30,5 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"best epoch {result.best_epoch}, early stop {'fired' if result.stopped_early else 'not reached'}")
         for role, sets in result.metrics.items():
             a = sets.get("A", {})
-            typer.echo(f"{role}: Pearson R (all genes) {a.get('pearson')}, n={a.get('n')}")
+            typer.echo(f"{role}: Pearson R (all genes) {a.get('pearson')}, n={a.get('n_genes')}")
         typer.echo(f"wrote {result.preset}")

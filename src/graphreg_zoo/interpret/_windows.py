@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..prep.windows import NODE_BIN, WINDOW_BP, WINDOW_NODES, Window, window_arrays, windows
+from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
+from ..prep.windows import Window, window_arrays, windows
 
 Edit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 #: input name -> the window_arrays kind that supplies it

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._tables import report_file
 from ..errors import InvalidInputError
-from ..prep.windows import NODE_BIN, WINDOW_BP
+from ..geometry import NODE_BIN, WINDOW_BP
 from ._windows import Member, WindowRun, bin_coordinates, locate
 
 METHODS = ("saliency", "grad_x_input", "expected_gradients")

@@ -11,6 +11,11 @@ log2((perturbed + 1) / (wild type + 1)).
 - `ism` (§6.3): every position of a region mutated to each of its 3 other bases.
 - `variant_effects`: VCF substitutions, reference alleles checked against the cell's FASTA.
 - `edge_knockout`: the contact-graph edges touching a region's nodes are removed.
+
+For epigenome models, which see marks rather than sequence, `knockout(..., mode="marks")`
+approximates a TF knockout by removing the enhancer marks (H3K27ac and DNase, set to 0) in
+the 100 bp bins within 500 bp of each of the TF's motif hits: it models the loss of the
+activity those sites confer, not the sequence change itself.
 """
 from __future__ import annotations
 
@@ -23,12 +28,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInputError
-from ..prep.windows import NODE_BIN, WINDOW_BP, WINDOW_NODES, Window, windows
+from ..geometry import CHUNK_BP, NODE_BIN, WINDOW_BP, WINDOW_NODES
+from ..prep.windows import Window, windows
 from ._windows import Edit, Member, WindowRun, locate, members
 
-MODES = ("zero", "shuffle", "n")
+MODES = ("zero", "shuffle", "n", "marks")
+SEQUENCE_MODES = ("zero", "shuffle", "n")
+MARK_TRACKS = ("h3k27ac", "dnase")  # enhancer marks removed by mode="marks"
+MARK_FLANK = 500  # bp on each side of a hit whose marks are removed
 BASES = "ACGT"
-CHUNK_BP = 100_000
 CHUNK_EDGE = 20  # hits starting in the last 20 bp of a 100 kb chunk are skipped (UPSTREAM §6.2)
 SCAN_BLOCK = 10_000_000  # bp of sequence scanned for motifs at a time
 GENE_COLUMNS = ["chrom", "bin_start", "tss", "genes", "n_tss", "n_contact"]
@@ -65,7 +73,8 @@ def knockout(
         motifs: None (JASPAR through the optional `pyjaspar`), a JASPAR/MEME motif file
             (scanned over the cell's sequence at `pvalue`), a hit table file (FIMO TSV or
             BED, see `motifs.read_hits`) or a hits DataFrame (chrom, start, end, motif).
-        mode: "zero" (the original: all-zero one-hot), "n" (0.25 each) or "shuffle" (the
+        mode: "marks" for Epi models (see the module docstring); for sequence models
+            "zero" (the original: all-zero one-hot), "n" (0.25 each) or "shuffle" (the
             hit's bases permuted, seeded).
         chroms: chromosomes to predict (default: all of the cell's).
         pvalue: motif scanning threshold (ignored for precomputed hits).
@@ -83,7 +92,13 @@ def knockout(
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     group = members(model)
-    _require(group, lambda m: m.primary == "sequence", "TF knockout edits DNA; it needs an end-to-end sequence model")
+    if mode == "marks":
+        _require(group, lambda m: m.primary == "epigenome", "mode='marks' edits epigenomic tracks; use an Epi model")
+        edit_for = lambda spans: _marks_edit(spans, cell.track_names)  # noqa: E731
+    else:
+        _require(group, lambda m: m.primary == "sequence",
+                 "TF knockout edits DNA; it needs an end-to-end sequence model (or mode='marks' for Epi models)")
+        edit_for = lambda spans: _mask_edit(spans, mode, rng)  # noqa: E731
     chroms = list(chroms or cell.chroms)
     hits = tf_hits(cell, tf, motifs, chroms, pvalue)
     labels = _member_labels(model, group)
@@ -104,7 +119,7 @@ def knockout(
             genes = run.genes()
             if genes.empty:
                 continue
-            pred = run.predict([_mask_edit(spans, mode, rng)], batch_size)[:, 0]
+            pred = run.predict([edit_for(spans)], batch_size)[:, 0]
             rows = [row_of[(chrom, b)] for b in genes["bin_start"]]
             ko[:, rows] = pred[:, genes["local"].to_numpy()]
             n_hits[rows] = len(spans)
@@ -159,6 +174,22 @@ def window_hits(hits: pd.DataFrame, window: Window) -> np.ndarray:
     end = hits["end"].to_numpy(dtype=np.int64) - origin
     keep = (start >= 0) & (end <= WINDOW_BP) & (start % CHUNK_BP < CHUNK_BP - CHUNK_EDGE)
     return np.column_stack([start[keep], end[keep]])
+
+
+def _marks_edit(spans: np.ndarray, track_names: Sequence[str]) -> Edit:
+    """Edit that zeroes the enhancer marks in the 100 bp bins within MARK_FLANK of `spans`."""
+    from ..geometry import TRACK_BIN
+
+    columns = [list(track_names).index(t) for t in MARK_TRACKS]
+
+    def edit(arrays: dict) -> dict:
+        epigenome = arrays["epigenome"].copy()
+        for s, e in spans:
+            lo, hi = max(0, (s - MARK_FLANK) // TRACK_BIN), -(-(e + MARK_FLANK) // TRACK_BIN)
+            epigenome[lo:hi, columns] = 0.0
+        return {**arrays, "epigenome": epigenome}
+
+    return edit
 
 
 def _mask_edit(spans: np.ndarray, mode: str, rng: np.random.Generator) -> Edit:

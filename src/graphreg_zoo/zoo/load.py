@@ -22,6 +22,11 @@ from .fetch import FileSpec, entry_lock, fetch_files, fetch_hf, preset_path
 from .folds import ORGANISM_OF_GENOME, fold_chromosomes
 
 _VALID = re.compile(r"valid_chr_(\d+),(\d+)")
+#: presets shipped inside the package (no network): name -> directory
+PACKAGED = {
+    "demo": Path(__file__).resolve().parents[1] / "_demo" / "model",
+    "demo_cnn": Path(__file__).resolve().parents[1] / "_demo" / "model_cnn",
+}
 
 
 def member_spec(entry: dict[str, Any]) -> FileSpec:
@@ -73,7 +78,7 @@ def _load_path(path: Path, **kwargs: Any) -> Any:
     from .upstream import convert_upstream
 
     if path.is_dir():
-        return load_preset(path)
+        return load_preset(path, return_attention=kwargs.get("return_attention"))
     if path.suffix == ".h5":
         return convert_upstream(path, **kwargs)
     raise InvalidInputError(f"{path} is neither a preset directory nor an upstream .h5 checkpoint")
@@ -82,11 +87,14 @@ def _load_path(path: Path, **kwargs: Any) -> Any:
 def load(name: str, **kwargs: Any) -> Any:
     """Load a model by zoo name, `name@foldN`, `hf://org/repo@rev`, preset directory or upstream `.h5`.
 
-    A family loads as a FoldEnsemble; everything else as one Keras model. `kwargs` go to the
+    A family loads as a FoldEnsemble; everything else as one Keras model. `demo` and
+    `demo_cnn` are the small models shipped in the package (trained on the synthetic genome). `kwargs` go to the
     upstream converter (e.g. `return_attention=True`) and bypass the preset cache.
 
     Example: ``model = graphreg_zoo.load("epi_K562_hichip_fdr01@fold1")``.
     """
+    if name in PACKAGED:
+        return _load_path(PACKAGED[name], **kwargs)
     if name.startswith("hf://"):
         return _load_path(fetch_hf(name), **kwargs)
     if Path(name).exists():

@@ -1,0 +1,4 @@
+"""`python -m graphreg_zoo.cli` = `graphreg-zoo`."""
+from . import main
+
+main()

@@ -1,0 +1,137 @@
+"""The training engine on the tiny synthetic genome: loss goes down, early stopping, presets
+with filled cards, resumption, determinism, and data parallelism on two virtual devices."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from graphreg_zoo.training import TrainConfig, early_stopping_callback, fit, train
+from graphreg_zoo.zoo.presets import load_preset, read_card
+
+pytestmark = pytest.mark.backend
+
+RECIPE = {
+    "name": "tiny_test",
+    "model": {"class": "EpiGraphReg", "config": {"n_gat_layers": 2}},
+    "chromosomes": {"train": ["chr1"], "valid": ["chr2"], "test": ["chr2"]},
+    "training": {"epochs": 3, "learning_rate": 2e-4, "upstream_compat": True, "skip_without_tss": True, "seed": 0},
+}
+
+
+def test_upstream_early_stopping_counts_like_the_original():
+    """Counter = 1 on improvement; stop when it reaches max_early_stopping (5 -> 4 bad epochs)."""
+
+    class Holder:
+        stop_training = False
+
+        def get_weights(self):
+            return []
+
+        def set_weights(self, weights):
+            pass
+
+    stopper = early_stopping_callback(5)
+    stopper.set_model(Holder())
+    for epoch, loss in enumerate([3.0, 2.0, 2.5, 2.4, 2.2, 2.1]):
+        stopper.on_epoch_end(epoch, {"val_loss": loss})
+        if stopper.model.stop_training:
+            break
+    assert stopper.best_epoch == 1 and epoch == 5 and stopper.stopped
+
+
+def test_a_tiny_run_learns_and_saves_a_preset_with_its_card(synth_cell, tmp_path):
+    result = train(RECIPE, synth_cell, out_dir=tmp_path / "preset", progress=False)
+    losses = result.history["loss"]
+    assert losses[-1] < losses[0], losses
+    card = read_card(tmp_path / "preset")
+    assert card["metrics"]["test"]["A"]["n_genes"] > 0 and np.isfinite(card["metrics"]["test"]["A"]["pearson"])
+    assert card["chromosomes"]["train"] == ["chr1"] and card["recipe"]["name"] == "tiny_test"
+    assert card["history"]["val_loss"] == result.history["val_loss"]
+    reloaded = load_preset(tmp_path / "preset")
+    assert reloaded.data_spec["genome"] == synth_cell.genome and "track_quantiles" in reloaded.data_spec
+    from graphreg_zoo.prediction import predict
+
+    before = predict(result.model, synth_cell, progress=False)["prediction"].to_numpy()
+    after = predict(reloaded, synth_cell, progress=False)["prediction"].to_numpy()
+    np.testing.assert_allclose(after, before, rtol=1e-6)
+    assert not (tmp_path / "preset" / ".backup").exists()
+
+
+def test_early_stopping_fires_without_improvement(synth_cell):
+    from graphreg_zoo.models import EpiGraphReg
+
+    config = TrainConfig(epochs=6, max_early_stopping=2, learning_rate=0.0, upstream_compat=True)
+    result = fit(EpiGraphReg(seed=0), synth_cell, train_chroms=["chr1"], valid_chroms=["chr2"], config=config,
+                 progress=False)
+    assert result.stopped_early and len(result.history["loss"]) == 2 and result.best_epoch == 1
+
+
+def test_training_is_deterministic_on_cpu(synth_cell):
+    import keras
+
+    from graphreg_zoo.models import EpiGraphReg
+
+    config = TrainConfig(epochs=1, seed=3)
+    runs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(3)
+        runs.append(fit(EpiGraphReg(seed=0), synth_cell, train_chroms=["chr1"], valid_chroms=["chr2"],
+                        config=config, progress=False))
+    assert runs[0].history == runs[1].history
+    for a, b in zip(runs[0].model.get_weights(), runs[1].model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_interrupted_run_resumes(synth_cell, tmp_path):
+    import keras
+
+    from graphreg_zoo.models import EpiGraphReg
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    config = TrainConfig(epochs=3, upstream_compat=True)
+    args = dict(train_chroms=["chr1"], valid_chroms=["chr2"], config=config, backup_dir=tmp_path / "backup",
+                progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        fit(EpiGraphReg(seed=0), synth_cell, extra_callbacks=[Interrupt()], **args)
+    assert (tmp_path / "backup").exists()
+    resumed = fit(EpiGraphReg(seed=0), synth_cell, **args)
+    assert len(resumed.history["loss"]) == 1  # epochs 1 and 2 were done before the interruption
+    assert not (tmp_path / "backup").exists()
+
+
+DATA_PARALLEL = """
+import json, sys
+from graphreg_zoo.models import EpiGraphReg
+from graphreg_zoo.prep.cell import CellData
+from graphreg_zoo.training import TrainConfig, fit
+import keras
+cell = CellData(sys.argv[1])
+config = TrainConfig(epochs=2, batch_size=2, seed=0, upstream_compat=True, skip_without_tss=False,
+                     data_parallel=sys.argv[2] == "1")
+result = fit(EpiGraphReg(seed=0), cell, train_chroms=["chr1", "chr2"], valid_chroms=["chr2"], config=config,
+             progress=False)
+print(json.dumps({"devices": len(keras.distribution.list_devices()), "history": result.history}))
+"""
+
+
+@pytest.mark.slow
+def test_two_virtual_devices_give_the_same_loss_trajectory(synth_cell):
+    env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    runs = []
+    for parallel in ("0", "1"):
+        done = subprocess.run([sys.executable, "-c", DATA_PARALLEL, str(synth_cell.path), parallel], env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert runs[1]["devices"] == 2
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(runs[1]["history"][key], runs[0]["history"][key], rtol=1e-3)
