@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphreg_zoo.prediction import check_compatibility, predict, predict_nodes
-from graphreg_zoo.prep.cell import CellData, _quantiles, prepare
+from graphreg_zoo.prep.cell import CellData, _quantiles
 from graphreg_zoo.prep.windows import WINDOW_NODES, window_arrays, windows
 from graphreg_zoo.zoo.ensemble import FoldEnsemble
 from graphreg_zoo.zoo.folds import N_FOLDS, chromosome_number, fold_chromosomes

@@ -32,6 +32,7 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, _default_mode(directory))  # mkstemp/mkdtemp create private (0600/0700) entries
         if directory:
             if target.exists():
                 old = target.with_name(f".old-{target.name}-{os.getpid()}")
@@ -48,6 +49,13 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _default_mode(directory: bool) -> int:
+    """The permissions a plain open()/mkdir() would give under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

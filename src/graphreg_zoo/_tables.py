@@ -1,11 +1,9 @@
 """Reading user tables (CSV/TSV/Parquet) and writing report files atomically."""
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -41,24 +39,16 @@ def require_columns(table: pd.DataFrame, columns: list[str], what: str, hint: st
         )
 
 
-@contextlib.contextmanager
-def report_file(path: str | os.PathLike) -> Iterator[Path]:
-    """`atomic_path` for a shared output file: it ends with mode 0644, not mkstemp's 0600."""
-    with atomic_path(path) as tmp:
-        yield tmp
-        os.chmod(tmp, 0o644)
-
-
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to `path` atomically; return the path."""
-    with report_file(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
 def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write `table` as CSV (no index) atomically; return the path."""
-    with report_file(path) as tmp:
+    with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
     return Path(path)
 

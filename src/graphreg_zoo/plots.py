@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ._tables import report_file
+from ._atomic import atomic_path
 
 Panel = tuple[str, np.ndarray, np.ndarray]
 
@@ -74,6 +74,6 @@ def pr_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, title: str
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Write `fig` as PNG to `path` atomically; return the path."""
-    with report_file(path) as tmp:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return Path(path)

@@ -163,16 +163,39 @@ def _progress_callback(total_epochs: int, enabled: bool):
     return EpochLog()
 
 
-def _datasets(model, cell, train_chroms, valid_chroms, config: TrainConfig):
+def _datasets(model, cell, train_chroms, valid_chroms, config: TrainConfig, train_windows=None, valid_windows=None):
     from .prediction import _input_names, _window_kind
     from .prep.windows import make_dataset
 
     kind = _window_kind(model)
     common = dict(kind=kind, skip_without_tss=config.skip_without_tss, batch_size=config.batch_size,
                   with_adjacency="adjacency" in _input_names(model))
-    train = make_dataset(cell, train_chroms, shuffle=config.shuffle, seed=config.seed, **common)
-    valid = make_dataset(cell, valid_chroms, **common)
+    train = make_dataset(cell, train_chroms, shuffle=config.shuffle, seed=config.seed, windows=train_windows,
+                         **common)
+    valid = make_dataset(cell, valid_chroms, windows=valid_windows, **common)
     return train, valid
+
+
+def _check_split(train_chroms, valid_chroms, train_windows, valid_windows) -> None:
+    """Each role needs chromosomes or windows, and no window may serve both roles."""
+    for role, chroms, wins in (("train", train_chroms, train_windows), ("valid", valid_chroms, valid_windows)):
+        if not chroms and wins is None:
+            raise InvalidInputError(f"give {role}_chroms or {role}_windows")
+    if train_windows is None and valid_windows is None:
+        overlap = set(train_chroms) & set(valid_chroms)
+        if overlap:
+            raise InvalidInputError(f"chromosomes {sorted(overlap)} are both training and validation chromosomes")
+        return
+    if train_windows is not None and valid_windows is not None:
+        shared = set(train_windows) & set(valid_windows)
+        if shared:
+            raise InvalidInputError(f"{len(shared)} window(s) are both training and validation windows, e.g. "
+                                    f"{sorted(shared, key=lambda w: (w.chrom, w.index))[0]}")
+        return
+    chroms, wins = (valid_chroms, train_windows) if train_windows is not None else (train_chroms, valid_windows)
+    clash = sorted({w.chrom for w in wins} & set(chroms or ()))
+    if clash:
+        raise InvalidInputError(f"chromosomes {clash} are a whole-chromosome role and also hold windows of the other")
 
 
 def _configure_determinism(seed: int) -> None:
@@ -198,9 +221,11 @@ def fit(
     model,
     cell,
     *,
-    train_chroms: list[str],
-    valid_chroms: list[str],
+    train_chroms: list[str] | None = None,
+    valid_chroms: list[str] | None = None,
     config: TrainConfig | None = None,
+    train_windows: list | None = None,
+    valid_windows: list | None = None,
     backup_dir: str | os.PathLike | None = None,
     progress: bool = True,
     extra_callbacks: list | None = None,
@@ -209,16 +234,16 @@ def fit(
 
     Returns the trained model (the best epoch's weights), the per-epoch history and
     whether early stopping fired. `backup_dir` makes the run resumable; `extra_callbacks`
-    are Keras callbacks added to the run.
+    are Keras callbacks added to the run. `train_windows` / `valid_windows` (lists of
+    `prep.windows.Window`) replace the chromosome lists for a window-level split, e.g. of one
+    chromosome; a window may not be in both (adjacent windows still share input flanks).
     """
     keras = _keras()
     from .prep.cell import CellData
 
     config = config or TrainConfig()
     cell = cell if isinstance(cell, CellData) else CellData(cell)
-    overlap = set(train_chroms) & set(valid_chroms)
-    if overlap:
-        raise InvalidInputError(f"chromosomes {sorted(overlap)} are both training and validation chromosomes")
+    _check_split(train_chroms, valid_chroms, train_windows, valid_windows)
     _configure_determinism(config.seed)
     distribution = _distribution(config.data_parallel)
     if distribution is not None:
@@ -226,7 +251,7 @@ def fit(
     if config.batchnorm not in ("frozen", "batch"):
         raise InvalidInputError(f"batchnorm must be 'frozen' or 'batch', not {config.batchnorm!r}")
     set_frozen_batchnorm(model, config.batchnorm == "frozen")
-    train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config)
+    train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows, valid_windows)
     trainee = upstream_compat_wrapper(model) if config.upstream_compat else model
     schedule = keras.optimizers.schedules.InverseTimeDecay(config.learning_rate, decay_steps=1, decay_rate=config.decay)
     loss = poisson_loss_class()()

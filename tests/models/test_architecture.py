@@ -7,7 +7,6 @@ from graphreg_zoo.models import (
     MODEL_CLASSES,
     EpiCNN,
     EpiGraphReg,
-    SeqCNN,
     SeqCNNBase,
     SeqCNNE2E,
     SeqGraphReg,

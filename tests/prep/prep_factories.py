@@ -84,7 +84,7 @@ def write_edges(path: Path, edges: dict[str, list[tuple[int, int]]]) -> Path:
 
 def toy_cell(tmp: Path, rng: np.random.Generator, fasta: bool = True, **overrides) -> Path:
     """A complete toy cell (two chromosomes, custom genome) and its spec YAML; returns the YAML path."""
-    sizes_file = write_sizes(tmp / "toy.sizes", TOY_SIZES)
+    write_sizes(tmp / "toy.sizes", TOY_SIZES)
     tracks = {}
     for name in ("h3k4me3", "h3k27ac", "dnase", "cage"):
         ivs = {c: random_intervals(rng, n, 3000) for c, n in TOY_SIZES.items()}

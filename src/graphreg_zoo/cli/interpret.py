@@ -24,9 +24,9 @@ def _inputs(model: str, cell: str, out: Path, base: Optional[str] = None):
 
 def _write(table, path: Path) -> None:
     """Write a table (TSV, or CSV for a .csv name) atomically and say so."""
-    from .._tables import report_file
+    from .._atomic import atomic_path
 
-    with report_file(path) as tmp:
+    with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="," if path.suffix == ".csv" else "\t", index=False)
     typer.echo(f"wrote {path} ({len(table)} rows)")
 

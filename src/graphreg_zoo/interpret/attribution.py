@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .._tables import report_file
+from .._atomic import atomic_path
 from ..errors import InvalidInputError
 from ..geometry import NODE_BIN, WINDOW_BP
 from ._windows import Member, WindowRun, bin_coordinates, locate
@@ -179,7 +179,7 @@ def write_attribution_bigwig(df, path: str | os.PathLike, chrom_sizes: Mapping[s
         raise InvalidInputError(f"chromosomes {', '.join(missing)} are not in the chromosome sizes")
     order = {c: i for i, c in enumerate(chrom_sizes)}
     table = df.assign(_order=df["chrom"].astype(str).map(order)).sort_values(["_order", "start"])
-    with report_file(path) as tmp:
+    with atomic_path(path) as tmp:
         bw = pyBigWig.open(str(tmp), "w")
         try:
             bw.addHeader([(c, int(n)) for c, n in chrom_sizes.items()])

@@ -6,7 +6,6 @@ one-hot code are A, C, G, T (either case); N and any other letter encode as all 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +81,6 @@ def _write_fai(path: Path, index: dict[str, FaiRecord]) -> None:
         with open(tmp, "w") as fh:
             for name, r in index.items():
                 fh.write(f"{name}\t{r.length}\t{r.offset}\t{r.line_bases}\t{r.line_bytes}\n")
-        os.chmod(tmp, 0o644)
 
 
 class Fasta:

@@ -132,15 +132,34 @@ def cell_windows(cell, chroms: list[str], skip_without_tss: bool = False) -> lis
     return out
 
 
+def select_windows(cell, chroms: list[str] | None, windows: list[Window] | None,
+                   skip_without_tss: bool = False) -> list[Window]:
+    """The windows of `chroms`, or the explicit `windows` (in their order), minus those without a
+    TSS when `skip_without_tss`. Explicit windows must be windows of the cell (`windows()` gives them)."""
+    if windows is None:
+        if not chroms:
+            raise InvalidInputError("give chromosomes or an explicit list of windows")
+        return cell_windows(cell, chroms, skip_without_tss)
+    wanted = list(dict.fromkeys(windows))
+    names = list(dict.fromkeys(w.chrom for w in wanted))
+    known = set(cell_windows(cell, names))
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise InvalidInputError(f"{cell.path}: {unknown[0]} is not a window of this cell; use prep.windows.windows()")
+    kept = set(cell_windows(cell, names, skip_without_tss))
+    return [w for w in wanted if w in kept]
+
+
 def make_dataset(
     cell,
-    chroms: list[str],
+    chroms: list[str] | None,
     batch_size: int = 1,
     kind: str = "epi",
     skip_without_tss: bool = False,
     shuffle: bool = False,
     seed: int = 0,
     with_adjacency: bool = True,
+    windows: list[Window] | None = None,
     **pydataset_kwargs: Any,
 ):
     """A `keras.utils.PyDataset` of windows: batches `(inputs, targets)` with inputs
@@ -149,13 +168,15 @@ def make_dataset(
 
     Args:
         cell: a CellData (or a path to one).
-        chroms: chromosomes to draw windows from, in order.
+        chroms: chromosomes to draw windows from, in order (may be None when `windows` is given).
         batch_size: windows per batch (the original models need 1).
         kind: "epi" (epigenome input) or "seq" (one-hot sequence input).
         skip_without_tss: drop windows without a TSS in their middle 400 nodes.
         shuffle: reshuffle the windows every epoch (the original walks them in genomic order).
         seed: seed of the shuffling.
         with_adjacency: include the `adjacency` input (False for the CNN baselines).
+        windows: an explicit list of windows (e.g. a window-level train/validation split of one
+            chromosome) used instead of every window of `chroms`; `skip_without_tss` still applies.
         **pydataset_kwargs: workers, use_multiprocessing, max_queue_size for PyDataset.
     """
     import keras
@@ -166,9 +187,10 @@ def make_dataset(
         cell = CellData(cell)
     if kind not in KINDS:
         raise InvalidInputError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    found = cell_windows(cell, chroms, skip_without_tss)
+    found = select_windows(cell, chroms, windows, skip_without_tss)
     if not found:
-        raise InvalidInputError(f"{cell.path}: no windows on {', '.join(chroms)} (skip_without_tss={skip_without_tss})")
+        where = ", ".join(chroms) if windows is None else f"the {len(windows)} windows given"
+        raise InvalidInputError(f"{cell.path}: no windows on {where} (skip_without_tss={skip_without_tss})")
 
     class WindowDataset(keras.utils.PyDataset):
         """Windows of a CellData as Keras batches."""

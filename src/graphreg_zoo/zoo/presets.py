@@ -41,7 +41,13 @@ def _write_json(path: Path, data: dict) -> None:
 def _write_member(model, directory: Path, card: dict) -> None:
     import keras
 
-    _write_json(directory / CONFIG, keras.saving.serialize_keras_object(model))
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)  # a preset is an architecture + weights, not a training state
+    _write_json(directory / CONFIG, config)
+    if getattr(model, "optimizer", None) is not None:  # save the weights alone, without optimizer state
+        clean = keras.saving.deserialize_keras_object(config)
+        clean.set_weights(model.get_weights())
+        model = clean
     model.save_weights(directory / WEIGHTS)
     _write_json(directory / CARD, {**card, "preset": _metadata(model)})
 
