@@ -112,14 +112,17 @@ DATA_PARALLEL = """
 import json, sys
 from graphreg_zoo.models import EpiGraphReg
 from graphreg_zoo.prep.cell import CellData
-from graphreg_zoo.training import TrainConfig, fit
+from graphreg_zoo.training import TrainConfig, data_parallel_scope, fit
 import keras
 cell = CellData(sys.argv[1])
-config = TrainConfig(epochs=2, batch_size=2, seed=0, upstream_compat=True, skip_without_tss=False,
-                     data_parallel=sys.argv[2] == "1")
-result = fit(EpiGraphReg(seed=0), cell, train_chroms=["chr1", "chr2"], valid_chroms=["chr2"], config=config,
-             progress=False)
-print(json.dumps({"devices": len(keras.distribution.list_devices()), "history": result.history}))
+config = TrainConfig(epochs=2, batch_size=2, seed=0, upstream_compat=True, skip_without_tss=False)
+keras.utils.set_random_seed(0)
+with data_parallel_scope(sys.argv[2] == "1"):
+    distributed = keras.distribution.distribution() is not None
+    result = fit(EpiGraphReg(seed=0), cell, train_chroms=["chr1"], valid_chroms=["chr2"], config=config,
+                 progress=False)
+print(json.dumps({"devices": len(keras.distribution.list_devices()), "distributed": distributed,
+                  "history": result.history}))
 """
 
 
@@ -132,6 +135,6 @@ def test_two_virtual_devices_give_the_same_loss_trajectory(synth_cell):
                               capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stderr[-3000:]
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    assert runs[1]["devices"] == 2
+    assert runs[1]["devices"] == 2 and runs[1]["distributed"] and not runs[0]["distributed"]
     for key in ("loss", "val_loss"):
         np.testing.assert_allclose(runs[1]["history"][key], runs[0]["history"][key], rtol=1e-3)

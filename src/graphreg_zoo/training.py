@@ -16,7 +16,10 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
   mode degrades (measured on the synthetic genome: test R 0.15 with `batchnorm="batch"`
   vs 0.92 frozen after 25 epochs; docs/training.md). `batchnorm="batch"` is standard BN;
 - resumable runs (Keras BackupAndRestore), seeded and deterministic on CPU;
-- data parallelism over all local devices with the Keras distribution API (JAX).
+- chromosome-level splits, or window-level ones (`train_windows=`/`valid_windows=`) for data with
+  few chromosomes (docs/case-study-k562-chr22.md);
+- data parallelism over all local devices with the Keras distribution API (JAX):
+  `data_parallel: true` in a recipe, or build and fit inside `data_parallel_scope()`.
 """
 from __future__ import annotations
 
@@ -207,14 +210,19 @@ def _configure_determinism(seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def _distribution(enabled: bool):
+def data_parallel_scope(enabled: bool = True):
+    """A context in which models are built and trained data-parallel over all local devices.
+
+    Keras' distribution API (JAX backend) lays variables out when they are created, so the
+    model must be built inside the scope, and `fit` run inside it too. With one device, or
+    another backend, it is a no-op (for TensorFlow use tf.distribute.MirroredStrategy().scope()).
+    """
+    import contextlib
+
     keras = _keras()
-    if not enabled or keras.backend.backend() != "jax":
-        return None
-    devices = keras.distribution.list_devices()
-    if len(devices) < 2:
-        return None
-    return keras.distribution.DataParallel(devices=devices)
+    if not enabled or keras.backend.backend() != "jax" or len(keras.distribution.list_devices()) < 2:
+        return contextlib.nullcontext()
+    return keras.distribution.DataParallel(devices=keras.distribution.list_devices()).scope()
 
 
 def fit(
@@ -245,9 +253,6 @@ def fit(
     cell = cell if isinstance(cell, CellData) else CellData(cell)
     _check_split(train_chroms, valid_chroms, train_windows, valid_windows)
     _configure_determinism(config.seed)
-    distribution = _distribution(config.data_parallel)
-    if distribution is not None:
-        keras.distribution.set_distribution(distribution)
     if config.batchnorm not in ("frozen", "batch"):
         raise InvalidInputError(f"batchnorm must be 'frozen' or 'batch', not {config.batchnorm!r}")
     set_frozen_batchnorm(model, config.batchnorm == "frozen")
@@ -268,8 +273,6 @@ def fit(
     history = trainee.fit(
         train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks, verbose=0
     )
-    if distribution is not None:
-        keras.distribution.set_distribution(None)
     return TrainResult(
         model=model,
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
@@ -295,10 +298,11 @@ def train(recipe, data, *, fold: int | None = None, out_dir=None, progress: bool
     config = TrainConfig(**{**recipe.get("training", {}), **overrides})
     split = split_chromosomes(recipe, cell, fold)
     _configure_determinism(config.seed)  # before building: the initial weights are seeded too
-    model = build_model(recipe, cell)
     backup = Path(out_dir) / ".backup" if out_dir else None
-    result = fit(model, cell, train_chroms=split["train"], valid_chroms=split["valid"], config=config,
-                 backup_dir=backup, progress=progress)
+    with data_parallel_scope(config.data_parallel):
+        model = build_model(recipe, cell)
+        result = fit(model, cell, train_chroms=split["train"], valid_chroms=split["valid"], config=config,
+                     backup_dir=backup, progress=progress)
     result.metrics = held_out_metrics(result.model, cell, split)
     if out_dir is not None:
         result.preset = save_trained_preset(result, recipe, cell, split, fold, config, Path(out_dir))

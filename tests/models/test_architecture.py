@@ -66,3 +66,13 @@ def test_gat_heads_start_different():
     first, second = np.asarray(layer.kernel_self_0), np.asarray(layer.kernel_self_1)
     assert not np.allclose(first, second)
     assert not np.allclose(np.asarray(layer.kernel_self_0), np.asarray(layer.kernel_neighs_0))
+
+
+def test_e2e_memory_options_keep_the_architecture():
+    model = SeqGraphRegE2E(precision="mixed_bfloat16", remat=True)
+    assert model.count_params() == 372_868
+    clone = SeqGraphRegE2E.from_config(model.get_config())
+    assert clone.get_config()["precision"] == "mixed_bfloat16" and clone.get_config()["remat"] is True
+    layers = {layer.name: layer for layer in model.layers}
+    assert layers["conv1d"].compute_dtype == "bfloat16"
+    assert layers["conv1d_18"].compute_dtype == "float32"  # the CAGE rate head stays float32

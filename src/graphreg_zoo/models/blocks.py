@@ -22,13 +22,23 @@ class Builder:
         dropout: rate of every Dropout layer (0.5 in GraphReg).
         gat_units, gat_heads: graph attention size (32 x 4).
         seed: optional base seed for the graph-attention initialisers.
+        precision: Keras dtype policy of the hidden layers ("float32", "mixed_bfloat16",
+            "mixed_float16"); the exponential rate heads always compute in float32.
     """
 
-    def __init__(self, dropout: float = 0.5, gat_units: int = 32, gat_heads: int = 4, seed: int | None = None):
+    def __init__(
+        self,
+        dropout: float = 0.5,
+        gat_units: int = 32,
+        gat_heads: int = 4,
+        seed: int | None = None,
+        precision: str = "float32",
+    ):
         self.dropout_rate = dropout
         self.gat_units = gat_units
         self.gat_heads = gat_heads
         self.seed = seed
+        self.precision = precision  # dtype policy of the hidden layers; rate heads stay float32
         self._counts: dict[str, int] = defaultdict(int)
 
     def name(self, kind: str) -> str:
@@ -40,18 +50,19 @@ class Builder:
     # -- single layers -------------------------------------------------------
     def conv(self, x, filters: int, kernel: int, *, dilation: int = 1, activation: str = "relu"):
         layer = keras.layers.Conv1D(
-            filters, kernel, padding="same", dilation_rate=dilation, activation=activation, name=self.name("conv1d")
+            filters, kernel, padding="same", dilation_rate=dilation, activation=activation, name=self.name("conv1d"),
+            dtype="float32" if activation == "exponential" else self.precision,
         )
         return layer(x)
 
     def bn(self, x):
-        return BatchNorm(momentum=0.99, epsilon=1e-3, name=self.name("batch_normalization"))(x)
+        return BatchNorm(momentum=0.99, epsilon=1e-3, name=self.name("batch_normalization"), dtype=self.precision)(x)
 
     def pool(self, x, size: int):
-        return MaxPool1D(size, name=self.name("max_pooling1d"))(x)
+        return MaxPool1D(size, name=self.name("max_pooling1d"), dtype=self.precision)(x)
 
     def drop(self, x):
-        return keras.layers.Dropout(self.dropout_rate, name=self.name("dropout"))(x)
+        return keras.layers.Dropout(self.dropout_rate, name=self.name("dropout"), dtype=self.precision)(x)
 
     # -- blocks ----------------------------------------------------------------
     def conv_bn(self, x, filters: int, kernel: int, *, pool: int | None = None, dropout: bool = True):
@@ -76,7 +87,7 @@ class Builder:
         for i in range(1, n_blocks + 1):
             y = self.drop(x)
             z = self.conv(y, filters, 3, dilation=2**i)
-            x = self.bn(keras.layers.Add(name=self.name("add"))([z, y]))
+            x = self.bn(keras.layers.Add(name=self.name("add"), dtype=self.precision)([z, y]))
         return x
 
     def gat_stack(self, x, adjacency, n_layers: int):

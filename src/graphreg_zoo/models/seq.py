@@ -123,11 +123,16 @@ class SeqCNN(GraphRegModel):
         self._remember(locals())
 
 
-def _e2e_sequence_trunk(b: Builder):
-    """(B, 6e6, 4) -> chunks (B*60, 1e5, 4) -> bottleneck chunks and the 3 epi heads."""
+def _e2e_sequence_trunk(b: Builder, remat: bool = False):
+    """(B, 6e6, 4) -> chunks (B*60, 1e5, 4) -> bottleneck chunks and the 3 epi heads.
+
+    With `remat`, the base-pair-resolution trunk recomputes its activations in the
+    backward pass instead of keeping them (gradient checkpointing).
+    """
     sequence = keras.Input((WINDOW_BP, 4), name="sequence")
     chunks = SplitChunks(CHUNK_BP, name="split_chunks")(sequence)
-    h = b.trunk(chunks, E2E_TRUNK, undropped=2)
+    with keras.RematScope(mode="activations" if remat else None):  # the ReLU convs; BN stays as is
+        h = b.trunk(chunks, E2E_TRUNK, undropped=2)
     heads = b.epi_heads(b.dilated_stack(h, 6), 3, EPI_TRACKS, n_chunks=N_CHUNKS)
     bottleneck = MergeChunks(N_CHUNKS, name="bottleneck")(h)
     return sequence, h, heads, bottleneck
@@ -151,6 +156,8 @@ class SeqGraphRegE2E(GraphRegModel):
             commit: one extra Dropout -> Conv 128 k3 -> BN block before the graph;
             always 3 GAT layers).
         fft_prior: trained with the Fourier attribution prior (training option).
+        precision: dtype policy of the hidden layers ("float32", "mixed_bfloat16", ...).
+        remat: recompute the sequence trunk's activations in the backward pass (less memory).
         dropout, return_attention, data_spec, seed: as in EpiGraphReg.
 
     Inputs `sequence` (B, 6000000, 4) and `adjacency` (B, 1200, 1200); outputs `cage`
@@ -158,7 +165,8 @@ class SeqGraphRegE2E(GraphRegModel):
     """
 
     input_kind = "sequence"
-    _config_keys = ("n_gat_layers", "architecture", "fft_prior", "dropout", "return_attention", "data_spec", "seed")
+    _config_keys = ("n_gat_layers", "architecture", "fft_prior", "dropout", "return_attention", "data_spec", "seed",
+                    "precision", "remat")
 
     def __init__(
         self,
@@ -169,13 +177,15 @@ class SeqGraphRegE2E(GraphRegModel):
         return_attention=False,
         data_spec=None,
         seed=None,
+        precision="float32",
+        remat=False,
         **kwargs,
     ):
         if architecture not in E2E_ARCHITECTURES:
             raise ValueError(f"architecture must be one of {E2E_ARCHITECTURES}, got {architecture!r}")
         data_spec = self.resolve_data_spec(data_spec)
-        b = Builder(dropout, seed=seed)
-        sequence, h, heads, bottleneck = _e2e_sequence_trunk(b)
+        b = Builder(dropout, seed=seed, precision=precision)
+        sequence, h, heads, bottleneck = _e2e_sequence_trunk(b, remat)
         adjacency = keras.Input((WINDOW_NODES, WINDOW_NODES), name="adjacency")
         x = _e2e_nodes(b, h, extra_block=architecture == "older")
         x = MergeChunks(N_CHUNKS, name="nodes")(x)
@@ -190,16 +200,17 @@ class SeqGraphRegE2E(GraphRegModel):
 class SeqCNNE2E(GraphRegModel):
     """Seq-CNN end-to-end: the e2e sequence trunk with a dilated CNN instead of the graph.
 
-    Input `sequence` (B, 6000000, 4); outputs as SeqGraphRegE2E without `attention`.
+    Input `sequence` (B, 6000000, 4); outputs as SeqGraphRegE2E without `attention`;
+    `precision` and `remat` as in SeqGraphRegE2E.
     """
 
     input_kind = "sequence"
-    _config_keys = ("fft_prior", "dropout", "data_spec")
+    _config_keys = ("fft_prior", "dropout", "data_spec", "precision", "remat")
 
-    def __init__(self, fft_prior=False, dropout=0.5, data_spec=None, **kwargs):
+    def __init__(self, fft_prior=False, dropout=0.5, data_spec=None, precision="float32", remat=False, **kwargs):
         data_spec = self.resolve_data_spec(data_spec)
-        b = Builder(dropout)
-        sequence, h, heads, bottleneck = _e2e_sequence_trunk(b)
+        b = Builder(dropout, precision=precision)
+        sequence, h, heads, bottleneck = _e2e_sequence_trunk(b, remat)
         x = b.conv_bn(_e2e_nodes(b, h), 64, 3)
         x = MergeChunks(N_CHUNKS, name="nodes")(x)
         x = b.dilated_stack(x, 8)

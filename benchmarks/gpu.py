@@ -1,0 +1,78 @@
+"""GPU throughput and memory (run by hand on a machine with an accelerator, JAX backend).
+
+    KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false python benchmarks/gpu.py
+
+Measures: Epi-GraphReg prediction throughput (windows/s) at batch 1/16, its train step, and the
+Seq-GraphReg e2e train step (6 Mb window) in float32, mixed_bfloat16 and with rematerialised
+sequence trunk, with the peak device memory of each (a fresh process per configuration).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+CASES = [
+    ("epi_predict", 1, {}), ("epi_predict", 16, {}), ("epi_train", 1, {}),
+    ("e2e_train", 1, {}), ("e2e_train", 1, {"precision": "mixed_bfloat16"}), ("e2e_train", 1, {"remat": True}),
+    ("e2e_predict", 1, {}),
+]
+
+
+def _peak_gb() -> float:
+    import jax
+
+    stats = jax.devices()[0].memory_stats() or {}
+    return stats.get("peak_bytes_in_use", 0) / 2**30
+
+
+def run_case(task: str, batch: int, options: dict) -> dict:
+    import keras
+    import numpy as np
+
+    from graphreg_zoo.models import EpiGraphReg, SeqGraphRegE2E
+    from graphreg_zoo.training import poisson_loss_class
+
+    rng = np.random.default_rng(0)
+    adjacency = (rng.random((batch, 1200, 1200)) < 0.01).astype("float32")
+    cage = rng.poisson(3, size=(batch, 1200)).astype("float32")
+    if task.startswith("epi"):
+        model = EpiGraphReg()
+        x = {"epigenome": rng.gamma(0.5, 2, size=(batch, 60000, 3)).astype("float32"), "adjacency": adjacency}
+    else:
+        model = SeqGraphRegE2E(**options)
+        seq = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(batch, 6_000_000))]
+        x = {"sequence": seq, "adjacency": adjacency}
+    model.compile(optimizer=keras.optimizers.Adam(2e-4), loss={"cage": poisson_loss_class()()}, jit_compile=True)
+    fn = (lambda: model.predict_on_batch(x)) if task.endswith("predict") else (
+        lambda: model.train_on_batch(x, {"cage": cage}))
+    fn()
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    seconds = float(np.median(times))
+    return {"task": task, "batch": batch, **options, "seconds_per_step": seconds,
+            "windows_per_s": batch / seconds, "peak_device_gb": _peak_gb()}
+
+
+def main() -> None:
+    if len(sys.argv) > 1:
+        print(json.dumps(run_case(*json.loads(sys.argv[1]))), flush=True)
+        return
+    import jax
+
+    print(f"device: {jax.devices()[0].device_kind}", flush=True)
+    for case in CASES:
+        done = subprocess.run([sys.executable, __file__, json.dumps(case)], capture_output=True, text=True,
+                              env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=300)
+        lines = done.stdout.strip().splitlines()
+        print(lines[-1] if done.returncode == 0 and lines else json.dumps({"case": case, "error": done.stderr[-400:]}),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

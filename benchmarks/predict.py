@@ -1,0 +1,122 @@
+"""Genome-wide prediction time: one Epi-GraphReg fold model over hg19 chr1-22 (1,451 windows).
+
+    python benchmarks/predict.py [--batch-size 8] [--backend tensorflow]
+
+Writes a synthetic but realistically sized hg19 CellData (docs/celldata-format.md: gamma-noise
+log2 tracks, ~1 % dense 5 kb graphs, one TSS per 100 kb) to a temporary folder, then runs
+`graphreg_zoo.predict` in a fresh process and reports wall time, the share spent in the
+model's forward pass, and peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def write_cell(path: Path, seed: int = 0) -> int:
+    """A CellData of hg19 chr1-22 with random content; returns the number of windows."""
+    import h5py
+    import numpy as np
+    import scipy.sparse as sp
+
+    from graphreg_zoo.prep.assembly import autosomes, genome_sizes
+    from graphreg_zoo.prep.windows import windows
+
+    rng = np.random.default_rng(seed)
+    sizes = {c: genome_sizes("hg19")[c] for c in autosomes("hg19")}
+    n_windows = 0
+    with h5py.File(path, "w") as h5:
+        for chrom, length in sizes.items():
+            n_bins, n_nodes = -(-length // 100), -(-length // 5000)
+            n_windows += len(windows(n_nodes, chrom))
+            g = h5.create_group(f"chroms/{chrom}")
+            g.attrs.update(length=length, n_bins=n_bins, n_nodes=n_nodes)
+            tracks = np.log2(rng.gamma(0.4, 4, size=(n_bins, 3)).astype("float32") + 1)
+            g.create_dataset("tracks", data=tracks, chunks=(10_000, 3), compression="gzip", compression_opts=1,
+                             shuffle=True)
+            g.create_dataset("cage", data=rng.poisson(2, n_nodes).astype("float32"))
+            i = rng.integers(0, n_nodes, 6 * n_nodes)
+            j = np.clip(i + rng.integers(-400, 400, i.size), 0, n_nodes - 1)
+            keep = i != j
+            a = sp.coo_matrix((np.ones(keep.sum(), "float32"), (i[keep], j[keep])), shape=(n_nodes, n_nodes))
+            a = ((a + a.T) > 0).astype("float32").tocsr()
+            gg = g.create_group("graph")
+            gg.attrs.update(n_nodes=n_nodes, n_edges=a.nnz)
+            gg.create_dataset("indptr", data=a.indptr.astype("int64"))
+            gg.create_dataset("indices", data=a.indices.astype("int32"))
+            nodes = np.arange(10, n_nodes - 10, 20)
+            t = g.create_group("tss")
+            t.create_dataset("node", data=nodes.astype("int64"))
+            t.create_dataset("bin_start", data=(nodes * 5000).astype("int64"))
+            t.create_dataset("tss", data=(nodes * 5000 + 2500).astype("int64"))
+            t.create_dataset("n_tss", data=np.ones(nodes.size, "int64"))
+            t.create_dataset("genes", data=[f"G{chrom}_{k}" for k in range(nodes.size)], dtype=h5py.string_dtype())
+        h5.attrs.update(format_version=1, cell="benchmark", genome="hg19", chroms=json.dumps(list(sizes)),
+                        chrom_sizes=json.dumps(sizes), track_bin_size=100, node_bin_size=5000,
+                        track_names=json.dumps(["h3k4me3", "h3k27ac", "dnase"]), fasta="", fasta_sha256="",
+                        provenance=json.dumps({}), track_quantiles=json.dumps({}))
+    return n_windows
+
+
+def measure(cell_path: str, batch_size: int) -> dict:
+    """Run in a subprocess: time predict() and its forward passes."""
+    import resource
+
+    import keras
+
+    from graphreg_zoo import prediction
+    from graphreg_zoo.models import EpiGraphReg
+
+    model = EpiGraphReg()
+    forward_time = [0.0]
+    inner = prediction._forward
+
+    def timed_forward(m, inputs):
+        start = time.perf_counter()
+        out = inner(m, inputs)
+        forward_time[0] += time.perf_counter() - start
+        return out
+
+    prediction._forward = timed_forward
+    start = time.perf_counter()
+    table = prediction.predict(model, cell_path, batch_size=batch_size, progress=False)
+    wall = time.perf_counter() - start
+    return {"backend": keras.backend.backend(), "batch_size": batch_size, "wall_s": wall,
+            "forward_s": forward_time[0], "outside_forward_share": 1 - forward_time[0] / wall,
+            "genes": len(table), "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"))
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one[0], int(args.one[1]))))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        cell = Path(tmp) / "hg19_benchmark.h5"
+        start = time.perf_counter()
+        n_windows = write_cell(cell)
+        print(f"wrote {cell.stat().st_size / 1e9:.2f} GB CellData, {n_windows} windows, "
+              f"in {time.perf_counter() - start:.0f} s", flush=True)
+        env = {**os.environ, "KERAS_BACKEND": args.backend}
+        done = subprocess.run([sys.executable, __file__, "--one", str(cell), str(args.batch_size)], env=env,
+                              capture_output=True, text=True, timeout=3600)
+        if done.returncode:
+            sys.exit(done.stderr[-2000:])
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result["windows"] = n_windows
+        result["windows_per_s"] = n_windows / result["wall_s"]
+        print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
