@@ -1,7 +1,7 @@
 """Real-data case study: Epi-GraphReg vs Epi-CNN on K562 hg38 chr22 (docs/case-study-k562-chr22.md).
 
-Usage: python benchmarks/case_study_k562_chr22.py [--out DIR] [--epochs 12] [--learning-rate 1e-3]
-Run by hand (not in CI); about 15-25 minutes on the shared 2-core machine. Reads
+Usage: python benchmarks/case_study_k562_chr22.py [--out DIR] [--epochs 40] [--learning-rate 2e-4] [--update-docs]
+Run by hand (not in CI); about 15-20 minutes on the shared 2-core machine. Reads
 ../shared/realdata/hg38_K562_chr22 and writes derived inputs, CellData files and reports under --out
 (default: a fresh folder in the system temp dir), the figures into docs/case_study/ and, with
 --update-docs, the measured sections of docs/case-study-k562-chr22.md and docs/enhancer-validation.md.
@@ -237,7 +237,8 @@ def scatter_figure(tables: dict[str, pd.DataFrame], split: dict[str, list], path
     save_figure(fig, path, dpi=80)
 
 
-def validate_attributions(models: dict[str, object], cell_of: dict[str, CellData], pairs: pd.DataFrame, out: Path):
+def validate_attributions(models: dict[str, object], cell_of: dict[str, CellData], pairs: pd.DataFrame, out: Path,
+                          figures: Path):
     """Score the CRISPRi pairs by each model's grad x input attribution; validate with the baselines."""
     from graphreg_zoo.interpret._crispr_report import pr_figure
     from graphreg_zoo.interpret.attribution import enhancer_scores
@@ -251,7 +252,7 @@ def validate_attributions(models: dict[str, object], cell_of: dict[str, CellData
         scores = table if scores is None else scores.merge(table, on=KEYS)
     report = validate_enhancers(FILES["crispr"], scores, out / "validation", abc_table=FILES["abc"], chroms=[CHROM],
                                 score_columns=[*models, "distance", "abc"])
-    save_figure(pr_figure(report), FIGURES / "pr_curves.png", dpi=80)
+    save_figure(pr_figure(report), figures / "pr_curves.png", dpi=80)
     return report
 
 
@@ -315,10 +316,11 @@ def markdown_sections(results: dict) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="working folder (default: a new temp folder)")
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--patience", type=int, default=5, help="max_early_stopping (stops after N-1 epochs)")
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--patience", type=int, default=10, help="max_early_stopping (stops after N-1 bad epochs)")
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--models", default="graphreg_min_count,cnn,graphreg_called")
+    parser.add_argument("--figures", type=Path, default=FIGURES, help="folder of the two PNGs")
     parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
     import keras
@@ -328,7 +330,7 @@ def main() -> None:
     start = time.perf_counter()
     out = args.out or Path(tempfile.mkdtemp(prefix="graphreg_case_study_"))
     out.mkdir(parents=True, exist_ok=True)
-    FIGURES.mkdir(parents=True, exist_ok=True)
+    args.figures.mkdir(parents=True, exist_ok=True)
     print(f"working folder {out}")
     pairs = crispr_pairs()
     results: dict = {"inputs": render_inputs(out), "graphs": graph_rules(pairs)}
@@ -350,14 +352,16 @@ def main() -> None:
         model, record, table = train_and_evaluate(name, build(), cells[cell_name], split, args, out)
         models[name], cell_of[name], tables[name], results["models"][name] = model, cells[cell_name], table, record
         print(name, json.dumps(record["metrics"]["test"]))
-    scatter_figure(tables, split, FIGURES / "test_scatter.png")
+    scatter_figure(tables, split, args.figures / "test_scatter.png")
     results["bootstrap"] = bootstrap_pearson(tables, split["test"])
     print(results["bootstrap"].to_string(index=False))
-    report = validate_attributions(models, cell_of, pairs, out)
+    report = validate_attributions(models, cell_of, pairs, out, args.figures)
     results["validation"] = {"pooled": report.pooled, "per_gene_summary": report.summary()}
     print(report.pooled.to_string(index=False))
+    command = (f"python benchmarks/case_study_k562_chr22.py --epochs {args.epochs} --patience {args.patience} "
+               f"--learning-rate {args.learning_rate:g} --models {args.models} --update-docs")
     results.update(date=time.strftime("%Y-%m-%d"), machine="the shared 2-core development VM (CPU, TensorFlow)",
-                   command="python benchmarks/case_study_k562_chr22.py --update-docs",
+                   command=command,
                    minutes=(time.perf_counter() - start) / 60)
     serialisable = {**results, "bootstrap": results["bootstrap"].to_dict("records"),
                     "validation": {k: v.to_dict("records") for k, v in results["validation"].items()}}

@@ -60,13 +60,16 @@ def run_case(task: str, batch: int, options: dict) -> dict:
 
 
 def main() -> None:
-    if len(sys.argv) > 1:
+    if len(sys.argv) > 1 and sys.argv[1].startswith("["):
         print(json.dumps(run_case(*json.loads(sys.argv[1]))), flush=True)
         return
+    only = set(sys.argv[1:])  # optional task names to run, e.g. `e2e_train`
     import jax
 
     print(f"device: {jax.devices()[0].device_kind}", flush=True)
     for case in CASES:
+        if only and case[0] not in only:
+            continue
         done = subprocess.run([sys.executable, __file__, json.dumps(case)], capture_output=True, text=True,
                               env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=300)
         lines = done.stdout.strip().splitlines()

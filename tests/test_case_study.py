@@ -68,7 +68,7 @@ def test_tpm_is_matched_by_symbol_and_summed_per_base(tmp_path):
 
 def test_explicit_windows_make_a_within_chromosome_split(synth_cell):
     wins = [w for c in synth_cell.chroms for w in windows(synth_cell.n_nodes(c), c)]
-    train, valid = wins[::2], wins[1::2]
+    train = wins[::2]
     data = make_dataset(synth_cell, None, windows=train, with_adjacency=False)
     assert data.windows == train
     with pytest.raises(InvalidInputError, match="not a window"):

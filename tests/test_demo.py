@@ -22,3 +22,13 @@ def test_demo_runs_offline_and_recovers_the_planted_truth(cli, tmp_path, monkeyp
     for name in ("attribution.png", "knockout.png", "predictions.csv", "knockout.csv", "attribution.csv"):
         assert (tmp_path / "demo" / name).stat().st_size > 1000, name
     assert "Pearson R" in out and "recovered" in out
+
+
+def test_api_takes_zoo_names_and_cell_paths(synth_cell):
+    """Every entry point accepts a zoo name and a CellData path, as predict does."""
+    import graphreg_zoo as gz
+
+    table = gz.predict("demo", str(synth_cell.path), progress=False)
+    gene = table.loc[table["prediction"].idxmax(), "genes"].split("+")[0]
+    attribution = gz.attribute("demo", str(synth_cell.path), gene, method="grad_x_input")
+    assert attribution.attrs["gene"] == gene and attribution["total"].abs().sum() > 0

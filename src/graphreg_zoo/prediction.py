@@ -145,20 +145,6 @@ def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
     )
 
 
-def _open_cell(cell):
-    from .prep.cell import CellData
-
-    return cell if isinstance(cell, CellData) else CellData(cell)
-
-
-def _open_model(model):
-    if isinstance(model, (str, os.PathLike)):
-        from .zoo.load import load
-
-        return load(str(model))
-    return model
-
-
 def predict_nodes(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
     progress: bool = True,
@@ -166,7 +152,10 @@ def predict_nodes(
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
 
-    model, cell = _open_model(model), _open_cell(cell)
+    from .prep.cell import as_cell
+    from .zoo.load import as_model
+
+    model, cell = as_model(model), as_cell(cell)
     chroms = list(chroms or cell.chroms)
     missing = [c for c in chroms if c not in cell.chroms]
     if missing:
@@ -208,7 +197,9 @@ def predict(
     Example:
         >>> table = predict(load("demo"), "cell.h5")          # doctest: +SKIP
     """
-    cell = _open_cell(cell)
+    from .prep.cell import as_cell
+
+    cell = as_cell(cell)
     results = predict_nodes(model, cell, chroms, batch_size=batch_size, transform=transform, progress=progress)
     return pd.concat([gene_table(cell, r) for r in results], ignore_index=True)
 

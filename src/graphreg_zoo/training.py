@@ -193,7 +193,7 @@ def _check_split(train_chroms, valid_chroms, train_windows, valid_windows) -> No
         shared = set(train_windows) & set(valid_windows)
         if shared:
             raise InvalidInputError(f"{len(shared)} window(s) are both training and validation windows, e.g. "
-                                    f"{sorted(shared, key=lambda w: (w.chrom, w.index))[0]}")
+                                    f"{min(shared, key=lambda w: (w.chrom, w.index))}")
         return
     chroms, wins = (valid_chroms, train_windows) if train_windows is not None else (train_chroms, valid_windows)
     clash = sorted({w.chrom for w in wins} & set(chroms or ()))
@@ -247,10 +247,10 @@ def fit(
     chromosome; a window may not be in both (adjacent windows still share input flanks).
     """
     keras = _keras()
-    from .prep.cell import CellData
+    from .prep.cell import as_cell
 
     config = config or TrainConfig()
-    cell = cell if isinstance(cell, CellData) else CellData(cell)
+    cell = as_cell(cell)
     _check_split(train_chroms, valid_chroms, train_windows, valid_windows)
     _configure_determinism(config.seed)
     if config.batchnorm not in ("frozen", "batch"):
@@ -292,9 +292,9 @@ def train(recipe, data, *, fold: int | None = None, out_dir=None, progress: bool
     from .recipes import build_model, load_recipe, split_chromosomes
 
     recipe = load_recipe(recipe)
-    from .prep.cell import CellData
+    from .prep.cell import as_cell
 
-    cell = data if isinstance(data, CellData) else CellData(data)
+    cell = as_cell(data)
     config = TrainConfig(**{**recipe.get("training", {}), **overrides})
     split = split_chromosomes(recipe, cell, fold)
     _configure_determinism(config.seed)  # before building: the initial weights are seeded too

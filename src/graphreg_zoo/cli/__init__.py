@@ -62,20 +62,37 @@ def _fail(message: str, code: int, exc: BaseException) -> int:
     return code
 
 
+def _click_exception_types() -> tuple[tuple, tuple, tuple]:
+    """(exit, abort, usage-error) classes of whichever click typer raises from.
+
+    typer >= 0.20 bundles its own copy of click (`typer._click`); older versions use the
+    installed click. Both sets are caught so usage errors always exit 2.
+    """
+    exits, aborts, errors = [typer.Exit], [typer.Abort], []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found = importlib.import_module(module)
+        except ImportError:
+            continue
+        exits += [getattr(found, "Exit", typer.Exit)]
+        aborts += [getattr(found, "Abort", typer.Abort)]
+        errors += [found.ClickException]
+    return tuple(exits), tuple(aborts), tuple(errors)
+
+
 def run(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI on `argv` and return the exit code (never raises SystemExit)."""
-    import click
-
+    exits, aborts, usage_errors = _click_exception_types()
     args = list(sys.argv[1:] if argv is None else argv)
     _state["debug"] = "--debug" in args
     try:
         result = app(args=args, prog_name="graphreg-zoo", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except exits as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except aborts:
         typer.echo("Aborted.", err=True)
         return 1
-    except click.ClickException as exc:
+    except usage_errors as exc:
         exc.show()
         return exc.exit_code
     except GraphRegZooError as exc:

@@ -55,6 +55,14 @@ class Member:
         return out
 
 
+def resolve_inputs(model, cell) -> tuple[Any, Any]:
+    """(model, CellData): zoo names and preset paths are loaded, CellData paths opened."""
+    from ..prep.cell import as_cell
+    from ..zoo.load import as_model
+
+    return as_model(model), as_cell(cell)
+
+
 def input_names(model) -> list[str]:
     """Names of a Keras model's inputs (epigenome, sequence, bottleneck, adjacency)."""
     return [t.name.split(":")[0] for t in model.inputs]

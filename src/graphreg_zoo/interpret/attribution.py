@@ -31,7 +31,7 @@ import numpy as np
 from .._atomic import atomic_path
 from ..errors import InvalidInputError
 from ..geometry import NODE_BIN, WINDOW_BP
-from ._windows import Member, WindowRun, bin_coordinates, locate
+from ._windows import Member, WindowRun, bin_coordinates, locate, resolve_inputs
 
 METHODS = ("saliency", "grad_x_input", "expected_gradients")
 BASELINES = ("zero", "shuffle")
@@ -79,6 +79,7 @@ def attribute(
     Example:
         >>> df = attribute(model, cell, "MYC", method="grad_x_input")   # doctest: +SKIP
     """
+    model, cell = resolve_inputs(model, cell)
     _check(method, baseline, n_samples, neighbours)
     site = locate(cell, gene, chrom, tss)
     run = WindowRun(model, cell, site.window, base)
@@ -203,6 +204,7 @@ def enhancer_scores(model, cell, pairs, L: int = 40, **attribute_kwargs: Any):
 
     Returns a DataFrame chrom, start, end, gene, graphreg.
     """
+    model, cell = resolve_inputs(model, cell)
     from .crispr import KEYS, score_elements
 
     tss_of = pairs.dropna(subset=["tss"]).groupby(["gene", "chrom"])["tss"].first()

@@ -30,7 +30,7 @@ import pandas as pd
 from ..errors import InvalidInputError
 from ..geometry import CHUNK_BP, NODE_BIN, WINDOW_BP, WINDOW_NODES
 from ..prep.windows import Window, windows
-from ._windows import Edit, Member, WindowRun, locate, members
+from ._windows import Edit, Member, WindowRun, locate, members, resolve_inputs
 
 MODES = ("zero", "shuffle", "n", "marks")
 SEQUENCE_MODES = ("zero", "shuffle", "n")
@@ -87,6 +87,7 @@ def knockout(
         per replicate, t, pvalue (two-sided one-sample t-test of the replicates' log2fc
         against 0; 1 where they are all 0) and padj (Benjamini-Hochberg).
     """
+    model, cell = resolve_inputs(model, cell)
     from ..prediction import predict
 
     if mode not in MODES:
@@ -268,6 +269,7 @@ def ism(model, cell, gene: str, chrom: str, start: int, end: int, *, tss: int | 
         DataFrame chrom, pos (0-based), ref, alt, wt, mut, delta (= mut - wt), the prediction
         at the gene's TSS node (mean over ensemble members).
     """
+    model, cell = resolve_inputs(model, cell)
     site = locate(cell, gene, chrom, tss)
     run = WindowRun(model, cell, site.window, base)
     _require(run.members, lambda m: m.primary in ("sequence", "bottleneck"),
@@ -373,6 +375,7 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
         (tss - pos), wt, alt_prediction, delta, log2fc; optionally only rows whose genes
         include one of `genes`.
     """
+    model, cell = resolve_inputs(model, cell)
     _require(members(model, base), lambda m: m.primary in ("sequence", "bottleneck"),
              "variant effects edit DNA; they need a sequence model")
     variants, skipped = read_vcf(vcf_path)
@@ -441,6 +444,7 @@ def edge_knockout(model, cell, chrom: str, start: int, end: int, genes: Sequence
         n_edges_removed (in the gene's window). Genes of windows without those nodes are
         unchanged by construction and not listed.
     """
+    model, cell = resolve_inputs(model, cell)
     group = members(model, base)
     _require(group, lambda m: m.is_graph, "edge knockout removes contact-graph edges; it needs a graph model "
              "(Epi-GraphReg, Seq-GraphReg, Seq-GraphReg e2e), not a CNN")

@@ -22,7 +22,7 @@ from .sequence import Fasta
 from .spec import TRACK_NAMES, CellSpec, GraphSpec, TrackSpec
 from .tracks import TrackFile, bin_track, normalise
 
-__all__ = ["CellData", "CellSpec", "prepare", "FORMAT_VERSION"]
+__all__ = ["CellData", "CellSpec", "as_cell", "prepare", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 REFERENCE_CHROM = "chr1"  # upstream_minmax takes each track's maximum on this chromosome
@@ -440,6 +440,11 @@ class CellData:
             self._fasta = Fasta(self.fasta)
         file_chrom = self.attrs.get("fasta_chroms", {}).get(chrom, chrom)
         return self._fasta.one_hot(file_chrom, start, end, dtype)
+
+
+def as_cell(cell: "CellData | str | os.PathLike") -> CellData:
+    """A CellData from a CellData or the path of one (so every API takes either)."""
+    return cell if isinstance(cell, CellData) else CellData(cell)
 
 
 def _decode(value: Any) -> Any:

@@ -10,6 +10,7 @@ Raw files are verified and cached by `fetch.py`; converted presets are cached ne
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,11 @@ def load(name: str, **kwargs: Any) -> Any:
         return models[fold]
     return FoldEnsemble(models, organism=ORGANISM_OF_GENOME[card["genome"]], name=card["name"],
                         card={k: v for k, v in card.items() if k != "folds"})
+
+
+def as_model(model: Any) -> Any:
+    """A model from a model, a fold ensemble, or a name / path that `load` accepts."""
+    return load(str(model)) if isinstance(model, (str, os.PathLike)) else model
 
 
 def fold_of_file(path: Path) -> int:
