@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ._cli_parse import parse_cli
+
 REPO = Path(__file__).resolve().parents[1]
 GENERATOR = REPO / "docs" / "_generate_cli.py"
 
@@ -17,21 +19,6 @@ def generator():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def parse_cli(argv: list[str]) -> None:
-    """Parse `graphreg-zoo ARGV` with the real CLI without running it (raises on a usage error)."""
-    import typer
-
-    from graphreg_zoo.cli import app
-
-    command, name, args = typer.main.get_command(app), "graphreg-zoo", list(argv)
-    while hasattr(command, "commands"):
-        while args and args[0].startswith("--"):
-            args.pop(0)  # root options such as --debug
-        name, args = args[0], args[1:]
-        command = command.commands[name]
-    command.make_context(name, args)
 
 
 def test_cli_md_is_up_to_date(generator):

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ._cli_parse import parse_cli
+
 REPO = Path(__file__).resolve().parents[1]
 TUTORIAL = REPO / "docs" / "tutorial-from-bam.md"
 REALDATA = REPO.parent / "shared" / "realdata"
@@ -100,28 +102,13 @@ def _commands(code: str) -> list[list[str]]:
     return found
 
 
-def _parse(argv: list[str]) -> None:
-    """Parse `graphreg-zoo ARGV` with the real CLI without running it (raises on a usage error)."""
-    import typer
-
-    from graphreg_zoo.cli import app
-
-    command, name, args = typer.main.get_command(app), "graphreg-zoo", list(argv)
-    while hasattr(command, "commands"):
-        while args and args[0].startswith("--"):
-            args.pop(0)  # root options such as --debug
-        name, args = args[0], args[1:]
-        command = command.commands[name]
-    command.make_context(name, args)
-
-
 def test_every_cli_command_parses(tutorial):
     commands = [c for b in _bash(tutorial) for c in _commands(b["code"])]
     assert {c[0] for c in commands} >= {"prepare", "call-contacts", "predict", "evaluate", "attribute",
                                         "validate-enhancers", "fetch"}
     for argv in commands:
         try:
-            _parse(argv)
+            parse_cli(argv)
         except Exception as exc:  # noqa: BLE001 - report which command
             pytest.fail(f"`graphreg-zoo {shlex.join(argv)}` does not parse: {exc}")
 
