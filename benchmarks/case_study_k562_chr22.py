@@ -6,6 +6,9 @@ Run by hand (not in CI); about 15-20 minutes on the shared 2-core machine. Reads
 (default: a fresh folder in the system temp dir), the figures into docs/case_study/ and, with
 --update-docs, the measured sections of docs/case-study-k562-chr22.md and docs/enhancer-validation.md.
 
+Each trained model is also saved as a preset (`--out/preset_NAME`) for the CLI, e.g.
+`graphreg-zoo validate-enhancers -m OUT/preset_cnn -c OUT/K562_chr22_min_count.h5 --crispr ... --abc ... -o OUT/cli`.
+
 Steps: (1) DNase and H3K27ac element read counts -> 100 bp bedGraphs (reads spread uniformly over each
 element; H3K4me3 is absent: an all-zero track); RNA TPM at TSSs (genes matched by symbol) -> a CAGE-like
 bedGraph; (2) two 5 kb graphs from the raw Hi-C through the real `prepare`: the built-in caller (q <= 0.1) and,
@@ -174,28 +177,38 @@ def in_windows(table: pd.DataFrame, wins: list) -> np.ndarray:
 
 
 def train_and_evaluate(name: str, model, cell: CellData, split: dict[str, list], args, out: Path):
-    """Train `model` on the split; return the model, its run record and the prediction table."""
+    """Train `model` on the split (or, with --reuse, load the weights a previous run saved in `out`);
+    return the model, its run record and the prediction table."""
     from graphreg_zoo.prediction import predict
     from graphreg_zoo.training import TrainConfig, fit
+    from graphreg_zoo.zoo.presets import save_preset
 
-    config = TrainConfig(epochs=args.epochs, max_early_stopping=args.patience, learning_rate=args.learning_rate,
-                         upstream_compat=True, shuffle=True, seed=0)
-    t = time.perf_counter()
-    result = fit(model, cell, train_windows=split["train"], valid_windows=split["valid"], config=config,
-                 progress=True)
-    seconds = time.perf_counter() - t
-    table = predict(result.model, cell, [CHROM], progress=False)
+    weights, run_file = out / f"{name}.weights.h5", out / f"{name}.run.json"
+    if args.reuse and weights.is_file() and run_file.is_file():
+        model.load_weights(weights)
+        record = json.loads(run_file.read_text())
+    else:
+        config = TrainConfig(epochs=args.epochs, max_early_stopping=args.patience, learning_rate=args.learning_rate,
+                             upstream_compat=True, shuffle=True, seed=0)
+        t = time.perf_counter()
+        result = fit(model, cell, train_windows=split["train"], valid_windows=split["valid"], config=config,
+                     progress=True)
+        record = {"train_seconds": time.perf_counter() - t, "best_epoch": result.best_epoch,
+                  "epochs_run": len(result.history["loss"]), "history": result.history}
+        model.save_weights(weights)
+        run_file.write_text(json.dumps(record))
+    save_preset(model, out / f"preset_{name}", {"name": name, "data": {"cell": str(cell.path)},
+                                                "training": {k: v for k, v in record.items() if k != "history"}})
+    table = predict(model, cell, [CHROM], progress=False)
     table["model"] = name
     table.to_csv(out / f"predictions_{name}.tsv", sep="\t", index=False)
-    record = {"train_seconds": seconds, "best_epoch": result.best_epoch, "epochs_run": len(result.history["loss"]),
-              "history": result.history, "metrics": {}}
+    record["metrics"] = {}
     for role, wins in split.items():
         rows = table[in_windows(table, wins)]
-        record["metrics"][role] = {
-            "all": gene_metrics(rows["cage"], rows["prediction"]),
-            "expressed": gene_metrics(rows.loc[rows["cage"] >= 5, "cage"], rows.loc[rows["cage"] >= 5, "prediction"]),
-        }
-    return result.model, record, table
+        expressed = rows[rows["cage"] >= 5]
+        record["metrics"][role] = {"all": gene_metrics(rows["cage"], rows["prediction"]),
+                                   "expressed": gene_metrics(expressed["cage"], expressed["prediction"])}
+    return model, record, table
 
 
 def bootstrap_pearson(tables: dict[str, pd.DataFrame], wins: list, n: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -321,6 +334,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--models", default="graphreg_min_count,cnn,graphreg_called")
     parser.add_argument("--figures", type=Path, default=FIGURES, help="folder of the two PNGs")
+    parser.add_argument("--reuse", action="store_true", help="load the weights an earlier run left in --out")
     parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
     import keras

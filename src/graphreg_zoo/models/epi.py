@@ -73,11 +73,12 @@ class EpiGraphReg(GraphRegModel):
     """
 
     input_kind = "epigenome"
-    _config_keys = ("n_gat_layers", "dropout", "return_attention", "data_spec", "seed")
+    _config_keys = ("n_gat_layers", "dropout", "return_attention", "data_spec", "seed", "precision")
 
-    def __init__(self, n_gat_layers=2, dropout=0.5, return_attention=False, data_spec=None, seed=None, **kwargs):
+    def __init__(self, n_gat_layers=2, dropout=0.5, return_attention=False, data_spec=None, seed=None,
+                 precision="float32", **kwargs):
         data_spec = self.resolve_data_spec(data_spec)
-        b = Builder(dropout, seed=seed)
+        b = Builder(dropout, seed=seed, precision=precision)
         epigenome, adjacency = _epigenome_input(data_spec), _adjacency_input()
         x = b.trunk(epigenome, EPI_TRUNK)
         cage, attention = graph_head(b, x, adjacency, n_gat_layers)
@@ -99,11 +100,11 @@ class EpiCNN(GraphRegModel):
     """
 
     input_kind = "epigenome"
-    _config_keys = ("dropout", "data_spec")
+    _config_keys = ("dropout", "data_spec", "precision")
 
-    def __init__(self, dropout=0.5, data_spec=None, **kwargs):
+    def __init__(self, dropout=0.5, data_spec=None, precision="float32", **kwargs):
         data_spec = self.resolve_data_spec(data_spec)
-        b = Builder(dropout)
+        b = Builder(dropout, precision=precision)
         epigenome = _epigenome_input(data_spec)
         cage = dilated_cnn_head(b, b.trunk(epigenome, EPI_TRUNK))
         kwargs.setdefault("name", "Epi-CNN")
