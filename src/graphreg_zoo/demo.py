@@ -98,13 +98,13 @@ def _plots(out: Path, attr: pd.DataFrame, gene: pd.Series, planted: list[int], k
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9, 3))
+    fig = Figure(figsize=(9, 3), layout="constrained")
     ax = fig.subplots()
     centre = (attr["start"] + attr["end"]) / 2
-    ax.plot(centre / 1e6, attr["total"], lw=0.6, color="0.2")
-    ax.axvline(gene["tss"] / 1e6, color="tab:blue", ls="--", label="TSS")
+    ax.plot(centre / 1e6, attr["total"], lw=0.8, color="0.1", zorder=3, label="attribution")
+    ax.axvline(gene["tss"] / 1e6, color="tab:blue", ls="--", alpha=0.5, zorder=1, label="TSS")
     for p in planted:
-        ax.axvline(p / 1e6, color="tab:red", alpha=0.6, label="planted enhancer")
+        ax.axvline(p / 1e6, color="tab:red", alpha=0.35, lw=3, zorder=1, label="planted enhancer")
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(dict(zip(labels, handles)).values(), dict(zip(labels, handles)).keys(), fontsize=8)
     ax.set(xlabel=f"{gene['chrom']} position (Mb)", ylabel="gradient x input",
@@ -114,7 +114,7 @@ def _plots(out: Path, attr: pd.DataFrame, gene: pd.Series, planted: list[int], k
     truth_fc = truth.tf_targets[truth.tf_targets["tf"] == ACTIVATOR].set_index("gene_name")["log2fc"]
     first = ko["genes"].str.split("+").str[0]
     paired = pd.DataFrame({"predicted": ko["log2fc"].to_numpy(), "true": first.map(truth_fc).to_numpy()}).dropna()
-    fig = Figure(figsize=(4, 4))
+    fig = Figure(figsize=(4, 4), layout="constrained")
     ax = fig.subplots()
     ax.scatter(paired["true"], paired["predicted"], s=8, alpha=0.6)
     ax.axhline(0, color="0.6", lw=0.5)

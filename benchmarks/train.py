@@ -1,0 +1,135 @@
+"""Training speed: one Epi-GraphReg epoch with our engine vs a loop that mirrors the original, and the
+Seq-GraphReg e2e train step (float32, mixed bfloat16, rematerialised trunk) with peak RSS.
+
+    python benchmarks/train.py            # TensorFlow backend (the original's loop is TF-only)
+
+The "original" loop is what the upstream scripts do: an eager `tf.GradientTape` per 6 Mb window,
+`model(x)` without `training=True`, Poisson NLL on the middle 400 nodes, Adam(2e-4). The data are the
+synthetic genome (`simulate --preset default`), prepared once into a temporary CellData.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def original_loop_epoch(cell, chroms) -> tuple[float, int]:
+    """Seconds for one epoch of the upstream-style eager loop, and the number of windows."""
+    import tensorflow as tf
+
+    from graphreg_zoo.models import EpiGraphReg
+    from graphreg_zoo.models.losses import poisson_nll
+    from graphreg_zoo.prep.windows import cell_windows, window_arrays
+
+    model = EpiGraphReg(seed=0)
+    optimizer = tf.keras.optimizers.Adam(2e-4)
+    windows = cell_windows(cell, chroms, skip_without_tss=True)
+    start = time.perf_counter()
+    for w in windows:
+        a = window_arrays(cell, w, "epi")
+        x = {"epigenome": a["epigenome"][None], "adjacency": a["adjacency"][None]}
+        with tf.GradientTape() as tape:
+            loss = poisson_nll(a["cage"][None], model(x)["cage"])
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return time.perf_counter() - start, len(windows)
+
+
+def engine_epoch(cell, chroms, precision: str) -> float:
+    """Seconds of training steps in one epoch of `training.fit` (the fastest of epochs 2-3;
+    epoch 1 compiles; validation is left out, as the original loop above has none)."""
+    import keras
+
+    from graphreg_zoo.models import EpiGraphReg
+    from graphreg_zoo.training import TrainConfig, fit
+
+    epochs: list[float] = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            epochs.append(0.0)
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            epochs[-1] += time.perf_counter() - self.start
+
+    config = TrainConfig(epochs=3, max_early_stopping=99, upstream_compat=True)
+    fit(EpiGraphReg(seed=0, precision=precision), cell, train_chroms=chroms, valid_chroms=["chr5"], config=config,
+        progress=False, extra_callbacks=[Timer()])
+    return min(epochs[1:])
+
+
+def e2e_step(precision: str, remat: bool) -> dict:
+    import resource
+
+    import keras
+    import numpy as np
+
+    from graphreg_zoo.models import SeqGraphRegE2E
+    from graphreg_zoo.training import poisson_loss_class
+
+    rng = np.random.default_rng(0)
+    x = {"sequence": np.eye(4, dtype="float32")[rng.integers(0, 4, size=(1, 6_000_000))],
+         "adjacency": (rng.random((1, 1200, 1200)) < 0.01).astype("float32")}
+    y = {"cage": rng.poisson(3, size=(1, 1200)).astype("float32")}
+    model = SeqGraphRegE2E(precision=precision, remat=remat)
+    model.compile(optimizer=keras.optimizers.Adam(2e-4), loss={"cage": poisson_loss_class()()})
+    model.train_on_batch(x, y)
+    start = time.perf_counter()
+    for _ in range(2):
+        model.train_on_batch(x, y)
+    return {"precision": precision, "remat": remat, "seconds": (time.perf_counter() - start) / 2,
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+
+
+def _child(kind: str, *args) -> dict:
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps([kind, *args])], env=env,
+                          capture_output=True, text=True, timeout=3600)
+    if done.returncode:
+        return {"kind": kind, "error": done.stderr[-500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def child(kind: str, *args) -> dict:
+    if kind == "e2e":
+        return e2e_step(*args)
+    from graphreg_zoo.prep.cell import CellData
+
+    cell, chroms = CellData(args[0]), ["chr1", "chr2", "chr3"]
+    if kind == "original":
+        seconds, n = original_loop_epoch(cell, chroms)
+        return {"kind": kind, "epoch_s": seconds, "windows": n, "per_window_s": seconds / n}
+    return {"kind": kind, "precision": args[1], "epoch_s": engine_epoch(cell, chroms, args[1])}
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        print(json.dumps(child(*json.loads(sys.argv[2]))))
+        return
+    from graphreg_zoo.prep.cell import prepare
+    from graphreg_zoo.simulation import simulate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = simulate(Path(tmp) / "sim", preset="default", seed=0)
+        cell = str(prepare(sim.files["cell_yaml"], Path(tmp) / "cell.h5", progress=False))
+        original = _child("original", cell)
+        print(json.dumps(original), flush=True)
+        for precision in ("float32", "mixed_bfloat16"):
+            ours = _child("engine", cell, precision)
+            if "epoch_s" in ours and "epoch_s" in original:
+                ours["speedup_vs_original"] = original["epoch_s"] / ours["epoch_s"]
+            print(json.dumps(ours), flush=True)
+    for precision, remat in (("float32", False), ("float32", True), ("mixed_bfloat16", False)):
+        print(json.dumps(_child("e2e", precision, remat)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
