@@ -131,3 +131,17 @@ def test_marks_knockout_recovers_planted_gata1_targets(epi_model, genome):
     sim, cell = genome
     table = knockout(epi_model, cell, "GATA1", motifs=sim.files["motifs"], mode="marks")
     assert knockout_precision(table, sim.truth, "GATA1") >= 0.8
+
+
+def test_removing_a_planted_loop_lowers_its_target(epi_model, genome):
+    """Cutting the graph edges at the strongest planted distal enhancer lowers its target gene."""
+    from graphreg_zoo.interpret.perturb import edge_knockout
+
+    sim, cell = genome
+    links = sim.truth.links
+    loop = links[links["loop"].astype(bool) & (links["distance"] > 100_000)].sort_values("effect").iloc[-1]
+    enhancer = sim.truth.enhancers.set_index("enhancer_id").loc[loop["enhancer_id"]]
+    target = sim.truth.genes.set_index("gene_id").loc[loop["gene_id"], "gene_name"]
+    table = edge_knockout(epi_model, cell, enhancer["chrom"], int(enhancer["start"]), int(enhancer["end"]))
+    row = table[table["genes"].str.split("+").apply(lambda names: target in names)]
+    assert len(row) == 1 and row["log2fc"].iloc[0] < -0.1, row
