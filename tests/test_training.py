@@ -138,3 +138,19 @@ def test_two_virtual_devices_give_the_same_loss_trajectory(synth_cell):
     assert runs[1]["devices"] == 2 and runs[1]["distributed"] and not runs[0]["distributed"]
     for key in ("loss", "val_loss"):
         np.testing.assert_allclose(runs[1]["history"][key], runs[0]["history"][key], rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_e2e_models_train_with_the_multitask_loss(synth_cell):
+    """CAGE + three epigenomic heads, the task weight schedule, selection on the validation CAGE NLL."""
+    import keras
+
+    from graphreg_zoo.models import SeqGraphRegE2E
+
+    keras.utils.set_random_seed(0)
+    config = TrainConfig(epochs=1, upstream_compat=True)
+    result = fit(SeqGraphRegE2E(seed=0), synth_cell, train_chroms=["chr1"], valid_chroms=["chr2"], config=config,
+                 progress=False)
+    assert result.history["cage_task_weight"] == [0.01]
+    assert np.isfinite(result.history["val_cage_nll"][0]) and np.isfinite(result.history["loss"][0])
+    assert result.best_epoch == 1

@@ -138,8 +138,8 @@ def engine_support(card: dict[str, Any]) -> dict[str, Any]:
     if kind in SEPARATE:
         gaps.append("reads the frozen Seq-CNN_base bottleneck: the engine's window datasets have no bottleneck input")
     if kind in E2E:
-        gaps.append("the e2e multi-task loss (epigenomic heads weighted by max(0.01, sigmoid(epoch - 10))) is not "
-                    "wired into fit: only the CAGE NLL trains")
+        gaps.append("the epigenomic targets are the cell's tracks with their log2(x+1) undone; the original trained "
+                    "them on raw 100 bp coverage, which is the same only for tracks prepared with stat sum")
     if arch.get("fft_prior"):
         gaps.append("the FFT attribution prior (models/losses.fourier_prior) is not wired into fit")
     if arch.get("e2e_architecture") == "older" and kind == "seq_cnn_e2e":

@@ -3,8 +3,9 @@
 It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 - Adam, learning rate 2e-4 with inverse-time decay 1e-6 per step (the original `decay=`);
 - one 6 Mb window per step by default, windows without a TSS in their middle skipped;
-- the Poisson NLL on the middle 400 nodes (CAGE only; e2e adds the epigenomic heads with
-  the task weight max(0.01, sigmoid(epoch - 10)));
+- the Poisson NLL on the middle 400 nodes (CAGE only; the e2e models add their three epigenomic
+  heads on raw coverage with the task weight max(0.01, sigmoid(epoch - 10)) and select on the
+  validation CAGE NLL alone, `multitask_wrapper`);
 - model selection on the validation NLL with the original's early stopping, whose counter
   starts at 1, so `max_early_stopping=5` stops after 4 epochs without improvement;
 - `upstream_compat=True` to train the way the original code actually ran: the model called
@@ -110,8 +111,59 @@ def upstream_compat_wrapper(model):
     return InferenceModeTraining(model)
 
 
-def early_stopping_callback(max_early_stopping: int):
-    """The original's early stopping: counter = 1 on improvement, stop when it reaches the max."""
+def is_multitask(model) -> bool:
+    """True for the e2e models: CAGE plus the three epigenomic heads, trained together."""
+    from .geometry import EPI_TRACKS
+
+    outputs = getattr(model, "_outputs_struct", {})
+    return isinstance(outputs, dict) and "cage" in outputs and all(t in outputs for t in EPI_TRACKS)
+
+
+def multitask_wrapper(model, upstream_compat: bool):
+    """The e2e loss (UPSTREAM §2.6): a * NLL_cage(middle 400) + (1 - a) * sum of the three epigenomic
+    NLLs over all 60,000 bins, with a = max(0.01, sigmoid(epoch - 10)) set each epoch by
+    `task_weight_callback`. Model selection uses the validation CAGE NLL alone (`val_cage_nll`)."""
+    keras = _keras()
+    from .geometry import EPI_TRACKS
+    from .models.losses import poisson_nll
+
+    class MultiTaskTraining(keras.Model):
+        def __init__(self, inner):
+            super().__init__(name=f"{inner.name}_multitask")
+            self.inner = inner
+            self.cage_weight = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                               name="cage_task_weight")
+            self.built = inner.built
+
+        def call(self, inputs, training=None):
+            outputs = self.inner(inputs, training=False if upstream_compat else training)
+            return {k: outputs[k] for k in ("cage", *EPI_TRACKS)}  # the trained heads (not the bottleneck)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            epigenomic = sum(poisson_nll(y[t], y_pred[t], bins=None) for t in EPI_TRACKS)
+            return self.cage_weight * poisson_nll(y["cage"], y_pred["cage"]) + (1.0 - self.cage_weight) * epigenomic
+
+    return MultiTaskTraining(model)
+
+
+def task_weight_callback():
+    """Sets the e2e CAGE task weight max(0.01, sigmoid(epoch - 10)) at every epoch start (and logs it)."""
+    keras = _keras()
+    from .models.losses import e2e_task_weight
+
+    class TaskWeight(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.cage_weight.assign(e2e_task_weight(epoch))
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs["cage_task_weight"] = e2e_task_weight(epoch)
+
+    return TaskWeight()
+
+
+def early_stopping_callback(max_early_stopping: int, monitor: str = "val_loss"):
+    """The original's early stopping on `monitor`: counter = 1 on improvement, stop when it reaches the max."""
     keras = _keras()
 
     class UpstreamEarlyStopping(keras.callbacks.Callback):
@@ -124,7 +176,7 @@ def early_stopping_callback(max_early_stopping: int):
             self.stopped = False
 
         def on_epoch_end(self, epoch, logs=None):
-            value = float((logs or {}).get("val_loss", np.nan))
+            value = float((logs or {}).get(monitor, np.nan))
             if np.isfinite(value) and value < self.best:
                 self.best, self.best_epoch, self.counter = value, epoch, 1
                 self.best_weights = self.model.get_weights()
@@ -172,7 +224,7 @@ def _datasets(model, cell, train_chroms, valid_chroms, config: TrainConfig, trai
 
     kind = _window_kind(model)
     common = dict(kind=kind, skip_without_tss=config.skip_without_tss, batch_size=config.batch_size,
-                  with_adjacency="adjacency" in _input_names(model))
+                  with_adjacency="adjacency" in _input_names(model), coverage_targets=is_multitask(model))
     train = make_dataset(cell, train_chroms, shuffle=config.shuffle, seed=config.seed, windows=train_windows,
                          **common)
     valid = make_dataset(cell, valid_chroms, windows=valid_windows, **common)
@@ -257,16 +309,20 @@ def fit(
         raise InvalidInputError(f"batchnorm must be 'frozen' or 'batch', not {config.batchnorm!r}")
     set_frozen_batchnorm(model, config.batchnorm == "frozen")
     train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows, valid_windows)
-    trainee = upstream_compat_wrapper(model) if config.upstream_compat else model
     schedule = keras.optimizers.schedules.InverseTimeDecay(config.learning_rate, decay_steps=1, decay_rate=config.decay)
-    loss = poisson_loss_class()()
-    trainee.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss={"cage": loss},
-        jit_compile=config.jit_compile,
-    )
-    stopper = early_stopping_callback(config.max_early_stopping)
-    callbacks = [stopper, _progress_callback(config.epochs, progress)]
+    optimizer = keras.optimizers.Adam(schedule)
+    callbacks = []
+    if is_multitask(model):
+        trainee = multitask_wrapper(model, config.upstream_compat)
+        cage_nll = keras.metrics.MeanMetricWrapper(poisson_loss_class()(), name="nll")
+        trainee.compile(optimizer=optimizer, metrics={"cage": [cage_nll]}, jit_compile=config.jit_compile)
+        stopper = early_stopping_callback(config.max_early_stopping, monitor="val_cage_nll")
+        callbacks.append(task_weight_callback())
+    else:
+        trainee = upstream_compat_wrapper(model) if config.upstream_compat else model
+        trainee.compile(optimizer=optimizer, loss={"cage": poisson_loss_class()()}, jit_compile=config.jit_compile)
+        stopper = early_stopping_callback(config.max_early_stopping)
+    callbacks += [stopper, _progress_callback(config.epochs, progress)]
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True))
     callbacks.extend(extra_callbacks or [])

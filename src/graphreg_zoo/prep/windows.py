@@ -150,6 +150,23 @@ def select_windows(cell, chroms: list[str] | None, windows: list[Window] | None,
     return [w for w in wanted if w in kept]
 
 
+def raw_coverage(cell, epigenome: np.ndarray) -> dict[str, np.ndarray]:
+    """The window's three tracks as coverage, undoing the cell's normalisation (log2(x+1) or raw):
+    the targets of the e2e models' epigenomic heads."""
+    specs = cell.attrs.get("tracks") or {}
+    out = {}
+    for i, name in enumerate(cell.track_names):
+        norm = (specs.get(name) or {}).get("normalisation", "log2")
+        if norm not in ("log2", "raw"):
+            raise InvalidInputError(
+                f"{cell.path}: track {name} is normalised with {norm!r}, which cannot be undone; prepare the cell "
+                "with normalisation log2 or raw to train an end-to-end model"
+            )
+        values = epigenome[:, i]
+        out[name] = (np.exp2(values) - 1.0 if norm == "log2" else values).astype(np.float32)
+    return out
+
+
 def make_dataset(
     cell,
     chroms: list[str] | None,
@@ -160,6 +177,7 @@ def make_dataset(
     seed: int = 0,
     with_adjacency: bool = True,
     windows: list[Window] | None = None,
+    coverage_targets: bool = False,
     **pydataset_kwargs: Any,
 ):
     """A `keras.utils.PyDataset` of windows: batches `(inputs, targets)` with inputs
@@ -175,6 +193,7 @@ def make_dataset(
         shuffle: reshuffle the windows every epoch (the original walks them in genomic order).
         seed: seed of the shuffling.
         with_adjacency: include the `adjacency` input (False for the CNN baselines).
+        coverage_targets: also give each track's coverage as a target (the e2e models' heads).
         windows: an explicit list of windows (e.g. a window-level train/validation split of one
             chromosome) used instead of every window of `chroms`; `skip_without_tss` still applies.
         **pydataset_kwargs: workers, use_multiprocessing, max_queue_size for PyDataset.
@@ -216,7 +235,11 @@ def make_dataset(
             first = "sequence" if kind == "seq" else "epigenome"
             names = (first, "adjacency") if with_adjacency else (first,)
             inputs = {k: np.stack([a[k] for a in items]) for k in names}
-            return inputs, {"cage": np.stack([a["cage"] for a in items])}
+            targets = {"cage": np.stack([a["cage"] for a in items])}
+            if coverage_targets:
+                tracks = [raw_coverage(cell, a["epigenome"]) for a in items]
+                targets.update({t: np.stack([c[t] for c in tracks]) for t in cell.track_names})
+            return inputs, targets
 
         def info(self, i: int) -> dict[str, Any]:
             """Batch i's windows with their tss_count and node_start arrays."""
