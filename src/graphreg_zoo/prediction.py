@@ -37,16 +37,17 @@ class ChromPrediction:
     fold: str
 
 
-def _input_names(model) -> list[str]:
-    struct = getattr(model, "_inputs_struct", None)
-    if isinstance(struct, dict):
-        return list(struct)
-    raise InvalidInputError(f"{getattr(model, 'name', model)!r} is not a graphreg_zoo model (inputs are not named)")
+def input_names(model) -> list[str]:
+    """Names of a Keras model's inputs (epigenome, sequence, bottleneck, adjacency)."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise InvalidInputError(f"{getattr(model, 'name', model)!r} is not a built Keras model with named inputs")
+    return [t.name.split(":")[0] for t in inputs]
 
 
 def _window_kind(model) -> str:
     """'epi' or 'seq': which window arrays the model reads."""
-    names = _input_names(model)
+    names = input_names(model)
     outputs = getattr(model, "_outputs_struct", {})
     if "cage" not in outputs:
         raise InvalidInputError(f"{model.name} does not predict CAGE (it is a Seq-CNN base); use an e2e model.")
@@ -96,7 +97,7 @@ def predict_chromosome(
 
     members, fold = _routed(model, chrom)
     kind = _window_kind(members[0])
-    names = _input_names(members[0])
+    names = input_names(members[0])
     n_nodes = cell.n_nodes(chrom)
     values = np.full(n_nodes, np.nan, dtype=np.float32)
     degree = np.zeros(n_nodes, dtype=np.int32)

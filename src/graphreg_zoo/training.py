@@ -219,12 +219,12 @@ def _progress_callback(total_epochs: int, enabled: bool):
 
 
 def _datasets(model, cell, train_chroms, valid_chroms, config: TrainConfig, train_windows=None, valid_windows=None):
-    from .prediction import _input_names, _window_kind
+    from .prediction import _window_kind, input_names
     from .prep.windows import make_dataset
 
     kind = _window_kind(model)
     common = dict(kind=kind, skip_without_tss=config.skip_without_tss, batch_size=config.batch_size,
-                  with_adjacency="adjacency" in _input_names(model), coverage_targets=is_multitask(model))
+                  with_adjacency="adjacency" in input_names(model), coverage_targets=is_multitask(model))
     train = make_dataset(cell, train_chroms, shuffle=config.shuffle, seed=config.seed, windows=train_windows,
                          **common)
     valid = make_dataset(cell, valid_chroms, windows=valid_windows, **common)

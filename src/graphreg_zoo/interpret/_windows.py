@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..prediction import input_names
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
 from ..prep.windows import Window, window_arrays, windows
 
@@ -61,11 +62,6 @@ def resolve_inputs(model, cell) -> tuple[Any, Any]:
     from ..zoo.load import as_model
 
     return as_model(model), as_cell(cell)
-
-
-def input_names(model) -> list[str]:
-    """Names of a Keras model's inputs (epigenome, sequence, bottleneck, adjacency)."""
-    return [t.name.split(":")[0] for t in model.inputs]
 
 
 def members(model, base=None) -> list[Member]:

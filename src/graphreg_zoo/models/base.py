@@ -27,14 +27,6 @@ class GraphRegModel(keras.Model):
         for key in self._config_keys:
             setattr(self, key, arguments[key])
 
-    @property
-    def is_graph_model(self) -> bool:
-        return "adjacency" in self.input_names_
-
-    @property
-    def input_names_(self) -> list[str]:
-        return list(self._inputs_struct.keys()) if isinstance(self._inputs_struct, dict) else []
-
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
         config.update({key: getattr(self, key) for key in self._config_keys})
