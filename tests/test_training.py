@@ -154,3 +154,21 @@ def test_e2e_models_train_with_the_multitask_loss(synth_cell):
     assert result.history["cage_task_weight"] == [0.01]
     assert np.isfinite(result.history["val_cage_nll"][0]) and np.isfinite(result.history["loss"][0])
     assert result.best_epoch == 1
+
+
+@pytest.mark.slow
+def test_fft_e2e_variant_adds_the_fourier_prior(synth_cell):
+    """The `_fft` e2e model trains with the Fourier attribution prior (a loss term in [0, 1])."""
+    import keras
+
+    from graphreg_zoo.models import SeqGraphRegE2E
+
+    losses = {}
+    for fft in (False, True):
+        keras.utils.set_random_seed(0)
+        config = TrainConfig(epochs=1, upstream_compat=True, learning_rate=0.0)
+        result = fit(SeqGraphRegE2E(seed=0, fft_prior=fft), synth_cell, train_chroms=["chr1"], valid_chroms=["chr2"],
+                     config=config, progress=False)
+        losses[fft] = result.history["loss"][0]
+    prior = losses[True] - losses[False]
+    assert 0.0 < prior < 1.0, losses

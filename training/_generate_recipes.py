@@ -140,8 +140,8 @@ def engine_support(card: dict[str, Any]) -> dict[str, Any]:
     if kind in E2E:
         gaps.append("the epigenomic targets are the cell's tracks with their log2(x+1) undone; the original trained "
                     "them on raw 100 bp coverage, which is the same only for tracks prepared with stat sum")
-    if arch.get("fft_prior"):
-        gaps.append("the FFT attribution prior (models/losses.fourier_prior) is not wired into fit")
+    if arch.get("fft_prior") and kind not in E2E:
+        gaps.append("the FFT attribution prior is wired into fit for the e2e models only (training.fourier_prior_term)")
     if arch.get("e2e_architecture") == "older" and kind == "seq_cnn_e2e":
         gaps.append("SeqCNNE2E has one architecture; the older Seq-CNN_e2e checkpoints load through the converter")
     if card["naming"] == "old" and kind in GRAPH_KINDS:

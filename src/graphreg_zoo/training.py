@@ -141,9 +141,46 @@ def multitask_wrapper(model, upstream_compat: bool):
 
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
             epigenomic = sum(poisson_nll(y[t], y_pred[t], bins=None) for t in EPI_TRACKS)
-            return self.cage_weight * poisson_nll(y["cage"], y_pred["cage"]) + (1.0 - self.cage_weight) * epigenomic
+            loss = self.cage_weight * poisson_nll(y["cage"], y_pred["cage"]) + (1.0 - self.cage_weight) * epigenomic
+            if getattr(self.inner, "fft_prior", False) and training:
+                loss = loss + fourier_prior_term(self.inner, x, upstream_compat)
+            return loss
 
     return MultiTaskTraining(model)
+
+
+def fourier_prior_term(model, inputs: dict, upstream_compat: bool):
+    """The `_fft` e2e variants' prior (UPSTREAM §2.3, lambda = 1): the Fourier prior of
+    |sum over bases of d(sum DNase output)/d(sequence) * sequence| over the 6 Mb window, with the
+    e2e cutoff. Like the original's nested tapes it costs a second forward and backward pass; it is
+    written for the TensorFlow and JAX backends."""
+    keras = _keras()
+    from keras import ops
+
+    from .models.losses import FFT_CUTOFF_E2E, fourier_prior
+
+    sequence = inputs["sequence"]
+
+    def dnase_total(seq):
+        outputs = model({**inputs, "sequence": seq}, training=False if upstream_compat else True)
+        return ops.sum(outputs["dnase"])
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(sequence)
+            total = dnase_total(sequence)
+        grad = tape.gradient(total, sequence)
+    elif backend == "jax":
+        import jax
+
+        grad = jax.grad(dnase_total)(sequence)
+    else:
+        raise InvalidInputError(f"the FFT prior is implemented for TensorFlow and JAX, not {backend}")
+    attribution = ops.abs(ops.sum(grad * sequence, axis=-1))
+    return fourier_prior(attribution, FFT_CUTOFF_E2E)
 
 
 def task_weight_callback():
