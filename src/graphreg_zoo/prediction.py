@@ -60,11 +60,9 @@ def _window_kind(model) -> str:
     )
 
 
-def _members(model) -> dict[str, Any]:
-    """Fold label -> model; a single model is one member labelled by its name."""
-    if hasattr(model, "models") and hasattr(model, "fold_for"):
-        return {f"fold{k}": m for k, m in model.models.items()}
-    return {"": model}
+def _first_model(model):
+    """The model itself, or the first member of a fold ensemble."""
+    return next(iter(model.models.values())) if hasattr(model, "models") else model
 
 
 def _routed(model, chrom: str) -> tuple[list[Any], str]:
@@ -77,7 +75,7 @@ def _routed(model, chrom: str) -> tuple[list[Any], str]:
     return [model], getattr(model, "name", "model")
 
 
-def _forward(model, inputs: dict) -> np.ndarray:
+def forward_cage(model, inputs: dict) -> np.ndarray:
     """CAGE for a batch through the model's compiled (XLA/jit) predict function."""
     if not getattr(model, "compiled", False):
         model.compile(jit_compile="auto")
@@ -113,7 +111,7 @@ def predict_chromosome(
         for future in pending:
             batch, arrays = future.result()
             inputs = {k: np.stack([a[k] for a in arrays]) for k in names}
-            cage = np.mean([_forward(m, inputs) for m in members], axis=0)
+            cage = np.mean([forward_cage(m, inputs) for m in members], axis=0)
             for w, a, row in zip(batch, arrays, cage):
                 lo, hi = w.middle
                 nodes = np.arange(max(lo, 0), min(hi, n_nodes))
@@ -211,7 +209,7 @@ def _track_quantiles(source: dict) -> dict:
 
 
 def _model_spec(model) -> dict:
-    first = next(iter(_members(model).values()))
+    first = _first_model(model)
     return dict(getattr(first, "data_spec", {}) or {})
 
 
@@ -278,5 +276,5 @@ def write_bigwig(results: list[ChromPrediction], path: str | os.PathLike, chrom_
     return path
 
 
-__all__ = ["predict", "predict_nodes", "predict_chromosome", "gene_table", "check_compatibility",
+__all__ = ["predict", "predict_nodes", "forward_cage", "input_names", "predict_chromosome", "gene_table", "check_compatibility",
            "write_table", "write_bigwig", "ChromPrediction"]

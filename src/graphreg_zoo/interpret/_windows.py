@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..prediction import input_names
+from ..prediction import forward_cage, input_names
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
 from ..prep.windows import Window, window_arrays, windows
 
@@ -112,7 +112,7 @@ def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
 
 def forward(member: Member, batch: dict[str, np.ndarray]) -> np.ndarray:
     """CAGE (B, 1200) of a batch of model inputs, in inference mode."""
-    return np.asarray(member.model.predict_on_batch(batch)["cage"])
+    return forward_cage(member.model, batch)
 
 
 @dataclass(frozen=True)
