@@ -33,7 +33,7 @@ def run_case(task: str, batch: int, options: dict) -> dict:
     import numpy as np
 
     from graphreg_zoo.models import EpiGraphReg, SeqGraphRegE2E
-    from graphreg_zoo.training import poisson_loss_class
+    from graphreg_zoo.objectives import poisson_loss_class
 
     rng = np.random.default_rng(0)
     adjacency = (rng.random((batch, 1200, 1200)) < 0.01).astype("float32")

@@ -67,7 +67,7 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
 
     import keras
 
-    from graphreg_zoo.training import poisson_loss_class
+    from graphreg_zoo.objectives import poisson_loss_class
 
     model = _model(name)
     x, y = _inputs(name, batch)

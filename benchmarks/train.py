@@ -73,7 +73,7 @@ def e2e_step(precision: str, remat: bool) -> dict:
     import numpy as np
 
     from graphreg_zoo.models import SeqGraphRegE2E
-    from graphreg_zoo.training import poisson_loss_class
+    from graphreg_zoo.objectives import poisson_loss_class
 
     rng = np.random.default_rng(0)
     x = {"sequence": np.eye(4, dtype="float32")[rng.integers(0, 4, size=(1, 6_000_000))],

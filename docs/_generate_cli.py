@@ -30,7 +30,7 @@ EXIT_CODES = {
     "cache ls": [], "cache verify": [5], "cache pin": [4], "cache export": [4], "cache import": [4, 5],
     "cache clear": [],
     "prepare": [3, 4], "call-contacts": [4], "simulate": [4],
-    "predict": [3, 4, 5], "evaluate": [4], "train": [3, 4, 5], "demo": [4],
+    "predict": [3, 4, 5], "evaluate": [4], "train": [3, 4, 5, 6], "demo": [4],
     "attribute": [3, 4, 5], "knockout": [3, 4, 5], "ism": [3, 4, 5], "variant-effects": [3, 4, 5],
     "edge-knockout": [3, 4, 5], "validate-enhancers": [3, 4, 5],
 }
@@ -42,6 +42,7 @@ EXIT_MEANING = {
     3: "not available: offline (`GRAPHREG_ZOO_OFFLINE=1`), download failed, or a file missing from the mirror",
     4: "invalid input: unknown model name, malformed or inconsistent file, wrong build, empty graph, ...",
     5: "integrity failure: a download or cached file does not match its sha256",
+    6: "training diverged: the loss became NaN or infinite (the message says which setting to change)",
 }
 
 EXAMPLES = {

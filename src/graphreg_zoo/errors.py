@@ -29,5 +29,11 @@ class IntegrityError(GraphRegZooError):
     exit_code = 5
 
 
+class TrainingDivergedError(GraphRegZooError):
+    """The training loss became NaN or infinite (the run is stopped, nothing is saved)."""
+
+    exit_code = 6
+
+
 EXIT_OK = 0
 EXIT_USAGE = 2

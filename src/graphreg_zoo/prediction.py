@@ -53,11 +53,7 @@ def _window_kind(model) -> str:
         raise InvalidInputError(f"{model.name} does not predict CAGE (it is a Seq-CNN base); use an e2e model.")
     if "epigenome" in names:
         return "epi"
-    if "sequence" in names:
-        return "seq"
-    raise InvalidInputError(
-        f"{model.name} takes a precomputed bottleneck; predict with the end-to-end model or run its Seq-CNN base first."
-    )
+    return "seq"  # a sequence, or a bottleneck made from it by a Seq-CNN base
 
 
 def _first_model(model):
@@ -87,13 +83,27 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[i : i + size]
 
 
+def _bases_for(members: list, base, chrom: str) -> list:
+    """The Seq-CNN base of each member (routed like the members), or Nones."""
+    if base is None:
+        return [None] * len(members)
+    bases, _ = _routed(base, chrom)
+    if len(bases) == 1:
+        return bases * len(members)
+    if len(bases) != len(members):
+        raise InvalidInputError(f"{len(members)} models but {len(bases)} Seq-CNN base models for {chrom}")
+    return bases
+
+
 def predict_chromosome(
-    model, cell, chrom: str, *, batch_size: int = 8, transform: Transform | None = None, on_batch=None
+    model, cell, chrom: str, *, batch_size: int = 8, transform: Transform | None = None, on_batch=None, base=None,
 ) -> ChromPrediction:
     """Predict every node of one chromosome (stitched middles of its windows)."""
+    from .bottlenecks import model_inputs
     from .prep.windows import window_arrays
 
     members, fold = _routed(model, chrom)
+    bases = _bases_for(members, base, chrom)
     kind = _window_kind(members[0])
     names = input_names(members[0])
     n_nodes = cell.n_nodes(chrom)
@@ -110,8 +120,7 @@ def predict_chromosome(
         pending = [pool.submit(load, b) for b in _batches(windows(n_nodes, chrom), batch_size)]
         for future in pending:
             batch, arrays = future.result()
-            inputs = {k: np.stack([a[k] for a in arrays]) for k in names}
-            cage = np.mean([forward_cage(m, inputs) for m in members], axis=0)
+            cage = np.mean([forward_cage(m, model_inputs(names, arrays, b)) for m, b in zip(members, bases)], axis=0)
             for w, a, row in zip(batch, arrays, cage):
                 lo, hi = w.middle
                 nodes = np.arange(max(lo, 0), min(hi, n_nodes))
@@ -146,15 +155,20 @@ def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
 
 def predict_nodes(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
-    progress: bool = True,
+    progress: bool = True, base=None,
 ) -> list[ChromPrediction]:
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
 
+    from .bottlenecks import needs_bottleneck
     from .prep.cell import as_cell
     from .zoo.load import as_model
 
     model, cell = as_model(model), as_cell(cell)
+    base = as_model(base) if base is not None else None
+    if needs_bottleneck(input_names(_first_model(model))) and base is None:
+        raise InvalidInputError(f"{_first_model(model).name} reads a Seq-CNN base bottleneck: pass base= (--base) the "
+                                "Seq-CNN base it was trained on (same fold).")
     chroms = list(chroms or cell.chroms)
     missing = [c for c in chroms if c not in cell.chroms]
     if missing:
@@ -169,7 +183,7 @@ def predict_nodes(
             results.append(
                 predict_chromosome(
                     model, cell, chrom, batch_size=batch_size, transform=transform,
-                    on_batch=lambda n: bar.advance(task, n),
+                    on_batch=lambda n: bar.advance(task, n), base=base,
                 )
             )
     return results
@@ -177,7 +191,7 @@ def predict_nodes(
 
 def predict(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
-    progress: bool = True,
+    progress: bool = True, base=None,
 ) -> pd.DataFrame:
     """Predict CAGE at every TSS bin of a cell.
 
@@ -189,6 +203,8 @@ def predict(
         transform: optional `f(inputs, window) -> inputs` applied before each forward pass
             (used by perturbation analyses).
         progress: show a progress bar.
+        base: for a separately trained Seq-GraphReg / Seq-CNN (input `bottleneck`), the Seq-CNN base
+            of the same fold (model, fold ensemble, zoo name or preset) that makes the bottleneck.
 
     Returns a DataFrame with columns chrom, bin_start, tss, genes, n_tss, n_contact,
     prediction, cage (NaN without CAGE) and fold (the fold model used).
@@ -199,7 +215,8 @@ def predict(
     from .prep.cell import as_cell
 
     cell = as_cell(cell)
-    results = predict_nodes(model, cell, chroms, batch_size=batch_size, transform=transform, progress=progress)
+    results = predict_nodes(model, cell, chroms, batch_size=batch_size, transform=transform, progress=progress,
+                            base=base)
     return pd.concat([gene_table(cell, r) for r in results], ignore_index=True)
 
 

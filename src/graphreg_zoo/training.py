@@ -3,9 +3,13 @@
 It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 - Adam, learning rate 2e-4 with inverse-time decay 1e-6 per step (the original `decay=`);
 - one 6 Mb window per step by default, windows without a TSS in their middle skipped;
-- the Poisson NLL on the middle 400 nodes (CAGE only; the e2e models add their three epigenomic
-  heads on raw coverage with the task weight max(0.01, sigmoid(epoch - 10)) and select on the
-  validation CAGE NLL alone, `multitask_wrapper`);
+- each family's objective (`objectives.py`): the CAGE Poisson NLL on the middle 400 nodes; the
+  e2e models add their three epigenomic heads on raw coverage with the task weight
+  max(0.01, sigmoid(epoch - 10)) and select on the validation CAGE NLL alone; the Seq-CNN base
+  trains on 100 kb chunks 20..39 of each window, 4 per step, on the mean of its three NLLs;
+  the `_fft` variants add the Fourier attribution prior;
+- separate training: Seq-GraphReg / Seq-CNN read the bottleneck of a frozen Seq-CNN base
+  (`base=`), computed once per window (`bottlenecks.BottleneckCache`) instead of every step;
 - model selection on the validation NLL with the original's early stopping, whose counter
   starts at 1, so `max_early_stopping=5` stops after 4 epochs without improvement;
 - `upstream_compat=True` to train the way the original code actually ran: the model called
@@ -25,14 +29,15 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInputError
-from .models.layers import PACKAGE
+from .errors import InvalidInputError, TrainingDivergedError
+from .objectives import is_base, is_multitask, objective
 
 
 @dataclass
@@ -51,6 +56,8 @@ class TrainConfig:
     seed: int = 0
     jit_compile: bool | str = "auto"
     data_parallel: bool = False
+    base_chunks: tuple[int, int] = (20, 40)  # Seq-CNN base: the chunks of each window it trains on
+    chunk_batch: int = 4  # Seq-CNN base: chunks per step
 
 
 @dataclass
@@ -69,134 +76,6 @@ def _keras():
     import keras
 
     return keras
-
-
-def poisson_loss_class():
-    """The registered Keras loss: Poisson NLL (with lgamma) on the middle 400 nodes."""
-    keras = _keras()
-    from .models.losses import LOSS_NODES, poisson_nll
-
-    @keras.saving.register_keras_serializable(package=PACKAGE)
-    class MiddlePoissonNLL(keras.losses.Loss):
-        def __init__(self, bins=LOSS_NODES, name="poisson_nll", **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.bins = tuple(bins) if bins is not None else None
-
-        def call(self, y_true, y_pred):
-            return poisson_nll(y_true, y_pred, bins=self.bins)
-
-        def get_config(self):
-            return {**super().get_config(), "bins": self.bins}
-
-    return MiddlePoissonNLL
-
-
-def upstream_compat_wrapper(model):
-    """A model that always runs `model` in inference mode (dropout off, BN frozen statistics).
-
-    Gradients still reach every trainable weight, BatchNorm's gamma/beta included:
-    exactly what the original's `model(x)` calls inside GradientTape did.
-    """
-    keras = _keras()
-
-    class InferenceModeTraining(keras.Model):
-        def __init__(self, inner):
-            super().__init__(name=f"{inner.name}_upstream_compat")
-            self.inner = inner
-            self.built = inner.built  # BackupAndRestore refuses an unbuilt model
-
-        def call(self, inputs, training=None):
-            return self.inner(inputs, training=False)
-
-    return InferenceModeTraining(model)
-
-
-def is_multitask(model) -> bool:
-    """True for the e2e models: CAGE plus the three epigenomic heads, trained together."""
-    from .geometry import EPI_TRACKS
-
-    outputs = getattr(model, "_outputs_struct", {})
-    return isinstance(outputs, dict) and "cage" in outputs and all(t in outputs for t in EPI_TRACKS)
-
-
-def multitask_wrapper(model, upstream_compat: bool):
-    """The e2e loss (UPSTREAM §2.6): a * NLL_cage(middle 400) + (1 - a) * sum of the three epigenomic
-    NLLs over all 60,000 bins, with a = max(0.01, sigmoid(epoch - 10)) set each epoch by
-    `task_weight_callback`. Model selection uses the validation CAGE NLL alone (`val_cage_nll`)."""
-    keras = _keras()
-    from .geometry import EPI_TRACKS
-    from .models.losses import poisson_nll
-
-    class MultiTaskTraining(keras.Model):
-        def __init__(self, inner):
-            super().__init__(name=f"{inner.name}_multitask")
-            self.inner = inner
-            self.cage_weight = self.add_weight(shape=(), initializer="zeros", trainable=False,
-                                               name="cage_task_weight")
-            self.built = inner.built
-
-        def call(self, inputs, training=None):
-            outputs = self.inner(inputs, training=False if upstream_compat else training)
-            return {k: outputs[k] for k in ("cage", *EPI_TRACKS)}  # the trained heads (not the bottleneck)
-
-        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-            epigenomic = sum(poisson_nll(y[t], y_pred[t], bins=None) for t in EPI_TRACKS)
-            loss = self.cage_weight * poisson_nll(y["cage"], y_pred["cage"]) + (1.0 - self.cage_weight) * epigenomic
-            if getattr(self.inner, "fft_prior", False) and training:
-                loss = loss + fourier_prior_term(self.inner, x, upstream_compat)
-            return loss
-
-    return MultiTaskTraining(model)
-
-
-def fourier_prior_term(model, inputs: dict, upstream_compat: bool):
-    """The `_fft` e2e variants' prior (UPSTREAM §2.3, lambda = 1): the Fourier prior of
-    |sum over bases of d(sum DNase output)/d(sequence) * sequence| over the 6 Mb window, with the
-    e2e cutoff. Like the original's nested tapes it costs a second forward and backward pass; it is
-    written for the TensorFlow and JAX backends."""
-    keras = _keras()
-    from keras import ops
-
-    from .models.losses import FFT_CUTOFF_E2E, fourier_prior
-
-    sequence = inputs["sequence"]
-
-    def dnase_total(seq):
-        outputs = model({**inputs, "sequence": seq}, training=False if upstream_compat else True)
-        return ops.sum(outputs["dnase"])
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            tape.watch(sequence)
-            total = dnase_total(sequence)
-        grad = tape.gradient(total, sequence)
-    elif backend == "jax":
-        import jax
-
-        grad = jax.grad(dnase_total)(sequence)
-    else:
-        raise InvalidInputError(f"the FFT prior is implemented for TensorFlow and JAX, not {backend}")
-    attribution = ops.abs(ops.sum(grad * sequence, axis=-1))
-    return fourier_prior(attribution, FFT_CUTOFF_E2E)
-
-
-def task_weight_callback():
-    """Sets the e2e CAGE task weight max(0.01, sigmoid(epoch - 10)) at every epoch start (and logs it)."""
-    keras = _keras()
-    from .models.losses import e2e_task_weight
-
-    class TaskWeight(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.model.cage_weight.assign(e2e_task_weight(epoch))
-
-        def on_epoch_end(self, epoch, logs=None):
-            if logs is not None:
-                logs["cage_task_weight"] = e2e_task_weight(epoch)
-
-    return TaskWeight()
 
 
 def early_stopping_callback(max_early_stopping: int, monitor: str = "val_loss"):
@@ -255,13 +134,19 @@ def _progress_callback(total_epochs: int, enabled: bool):
     return EpochLog()
 
 
-def _datasets(model, cell, train_chroms, valid_chroms, config: TrainConfig, train_windows=None, valid_windows=None):
+def _datasets(model, cell, train_chroms, valid_chroms, config: TrainConfig, train_windows=None, valid_windows=None,
+              bottlenecks=None):
     from .prediction import _window_kind, input_names
     from .prep.windows import make_dataset
 
-    kind = _window_kind(model)
+    if is_base(model):
+        return tuple(_chunk_dataset(cell, chroms, wins, config, shuffle=role == "train")
+                     for role, chroms, wins in (("train", train_chroms, train_windows),
+                                                ("valid", valid_chroms, valid_windows)))
+    kind = "epi" if bottlenecks else _window_kind(model)
     common = dict(kind=kind, skip_without_tss=config.skip_without_tss, batch_size=config.batch_size,
-                  with_adjacency="adjacency" in input_names(model), coverage_targets=is_multitask(model))
+                  with_adjacency="adjacency" in input_names(model), coverage_targets=is_multitask(model),
+                  bottlenecks=bottlenecks)
     train = make_dataset(cell, train_chroms, shuffle=config.shuffle, seed=config.seed, windows=train_windows,
                          **common)
     valid = make_dataset(cell, valid_chroms, windows=valid_windows, **common)
@@ -314,6 +199,30 @@ def data_parallel_scope(enabled: bool = True):
     return keras.distribution.DataParallel(devices=keras.distribution.list_devices()).scope()
 
 
+def _chunk_dataset(cell, chroms, windows, config: TrainConfig, shuffle: bool = False):
+    from .prep.chunks import make_chunk_dataset
+
+    return make_chunk_dataset(cell, chroms, windows=windows, skip_without_tss=config.skip_without_tss,
+                              chunks=tuple(config.base_chunks), chunk_batch=config.chunk_batch,
+                              shuffle=shuffle and config.shuffle, seed=config.seed)
+
+
+def _frozen_base(model, base, bottleneck_dir, cell):
+    """The bottleneck source of a separately trained Seq model (None for other models)."""
+    from .bottlenecks import BottleneckCache, needs_bottleneck
+    from .prediction import input_names
+
+    if not needs_bottleneck(input_names(model)):
+        return None
+    if base is None:
+        raise InvalidInputError(f"{model.name} trains on the bottleneck of a frozen Seq-CNN base: pass base= "
+                                "(--base) a trained Seq-CNN base of the same fold")
+    if hasattr(base, "models") or not is_base(base):
+        raise InvalidInputError(f"base= must be one Seq-CNN base model (one fold), not {getattr(base, 'name', base)!r}")
+    base.trainable = False
+    return BottleneckCache(base, cell, bottleneck_dir)
+
+
 def fit(
     model,
     cell,
@@ -326,6 +235,8 @@ def fit(
     backup_dir: str | os.PathLike | None = None,
     progress: bool = True,
     extra_callbacks: list | None = None,
+    base=None,
+    bottleneck_dir: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train `model` on windows of `cell` (a CellData) and keep the best validation epoch.
 
@@ -334,38 +245,36 @@ def fit(
     are Keras callbacks added to the run. `train_windows` / `valid_windows` (lists of
     `prep.windows.Window`) replace the chromosome lists for a window-level split, e.g. of one
     chromosome; a window may not be in both (adjacent windows still share input flanks).
+    A Seq-CNN base trains on chunks of the same windows. A separate Seq-GraphReg / Seq-CNN needs
+    `base`, the frozen Seq-CNN base whose bottleneck it reads; the bottlenecks are computed once
+    per window and kept in memory, or as files under `bottleneck_dir`.
     """
     keras = _keras()
     from .prep.cell import as_cell
 
     config = config or TrainConfig()
     cell = as_cell(cell)
+    bottlenecks = _frozen_base(model, base, bottleneck_dir, cell)
     _check_split(train_chroms, valid_chroms, train_windows, valid_windows)
     _configure_determinism(config.seed)
     if config.batchnorm not in ("frozen", "batch"):
         raise InvalidInputError(f"batchnorm must be 'frozen' or 'batch', not {config.batchnorm!r}")
     set_frozen_batchnorm(model, config.batchnorm == "frozen")
-    train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows, valid_windows)
+    train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows, valid_windows,
+                                       bottlenecks)
     schedule = keras.optimizers.schedules.InverseTimeDecay(config.learning_rate, decay_steps=1, decay_rate=config.decay)
-    optimizer = keras.optimizers.Adam(schedule)
-    callbacks = []
-    if is_multitask(model):
-        trainee = multitask_wrapper(model, config.upstream_compat)
-        cage_nll = keras.metrics.MeanMetricWrapper(poisson_loss_class()(), name="nll")
-        trainee.compile(optimizer=optimizer, metrics={"cage": [cage_nll]}, jit_compile=config.jit_compile)
-        stopper = early_stopping_callback(config.max_early_stopping, monitor="val_cage_nll")
-        callbacks.append(task_weight_callback())
-    else:
-        trainee = upstream_compat_wrapper(model) if config.upstream_compat else model
-        trainee.compile(optimizer=optimizer, loss={"cage": poisson_loss_class()()}, jit_compile=config.jit_compile)
-        stopper = early_stopping_callback(config.max_early_stopping)
-    callbacks += [stopper, _progress_callback(config.epochs, progress)]
+    goal = objective(model, config.upstream_compat)
+    goal.trainee.compile(optimizer=keras.optimizers.Adam(schedule), loss=goal.loss, metrics=goal.metrics,
+                         jit_compile=config.jit_compile)
+    stopper = early_stopping_callback(config.max_early_stopping, monitor=goal.monitor)
+    callbacks = [*goal.callbacks, stopper, keras.callbacks.TerminateOnNaN(), _progress_callback(config.epochs, progress)]
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True))
     callbacks.extend(extra_callbacks or [])
-    history = trainee.fit(
+    history = goal.trainee.fit(
         train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks, verbose=0
     )
+    _check_finite(history.history.get("loss", []), model, config)
     return TrainResult(
         model=model,
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
@@ -374,44 +283,89 @@ def fit(
     )
 
 
-def train(recipe, data, *, fold: int | None = None, out_dir=None, progress: bool = True, **overrides) -> TrainResult:
+def _check_finite(losses: list[float], model, config: TrainConfig) -> None:
+    """Stop with an actionable error when the training loss overflowed (TerminateOnNaN ended the run)."""
+    if all(np.isfinite(losses)):
+        return
+    hint = ("train as the original did (upstream_compat: true, as the packaged recipes), " if not
+            config.upstream_compat else "")
+    raise TrainingDivergedError(
+        f"training {model.name} diverged: the loss became {losses[-1]} in epoch {len(losses)}. Its exponential "
+        f"heads overflowed; {hint}use batchnorm: batch, or lower learning_rate ({config.learning_rate}). "
+        "(With dropout on and frozen BatchNorm statistics, the dilated Seq-CNN base overflows at initialisation.)"
+    )
+
+
+def train(recipe, data, *, fold: int | None = None, out_dir=None, progress: bool = True, base=None,
+          **overrides) -> TrainResult:
     """Train a model from a recipe (path or dict) on a CellData and save a preset with a filled card.
 
     `fold` selects the original's chromosome fold (1..10); recipes may instead list
     `train`/`valid`/`test` chromosomes explicitly. The preset (config, weights, card with
     validation/test metrics, data provenance, the recipe and the package version) is
     written to `out_dir` atomically; an interrupted run resumes from `out_dir/.backup`.
+    Recipes of separately trained Seq models need `base`: the trained Seq-CNN base (model,
+    preset path or zoo name; of a fold ensemble the member of `fold` is used).
     """
+    from .prep.cell import as_cell
     from .recipes import build_model, load_recipe, split_chromosomes
 
     recipe = load_recipe(recipe)
-    from .prep.cell import as_cell
-
     cell = as_cell(data)
     config = TrainConfig(**{**recipe.get("training", {}), **overrides})
     split = split_chromosomes(recipe, cell, fold)
+    base_model = _resolve_base(base, fold, recipe)
     _configure_determinism(config.seed)  # before building: the initial weights are seeded too
-    backup = Path(out_dir) / ".backup" if out_dir else None
+    out = Path(out_dir) if out_dir else None
     with data_parallel_scope(config.data_parallel):
         model = build_model(recipe, cell)
         result = fit(model, cell, train_chroms=split["train"], valid_chroms=split["valid"], config=config,
-                     backup_dir=backup, progress=progress)
-    result.metrics = held_out_metrics(result.model, cell, split)
-    if out_dir is not None:
-        result.preset = save_trained_preset(result, recipe, cell, split, fold, config, Path(out_dir))
+                     backup_dir=out / ".backup" if out else None, progress=progress,
+                     base=base_model,
+                     bottleneck_dir=out / ".bottlenecks" if out else None)
+    result.metrics = held_out_metrics(result.model, cell, split, base=base_model, config=config)
+    if out is not None:
+        result.preset = save_trained_preset(result, recipe, cell, split, fold, config, out, base=base_model)
+        shutil.rmtree(out / ".bottlenecks", ignore_errors=True)
     return result
 
 
-def held_out_metrics(model, cell, split: dict[str, list[str]]) -> dict[str, Any]:
-    """Gene-level metrics (gene sets A-D, pooled) on the validation and test chromosomes."""
+def _resolve_base(base, fold: int | None, recipe: dict):
+    """The Seq-CNN base model of this fold from a model, preset path, zoo name or fold ensemble."""
+    if base is None:
+        wanted = recipe.get("data", {}).get("base_model")
+        if wanted:
+            raise InvalidInputError(f"recipe {recipe.get('name')!r} trains on a frozen Seq-CNN base: pass base= "
+                                    f"(--base) the {wanted!r} model of the same fold (a preset trained with that "
+                                    "recipe, or its zoo name)")
+        return None
+    from .zoo.load import as_model
+
+    base = as_model(base)
+    if hasattr(base, "models"):
+        if fold not in base.models:
+            raise InvalidInputError(f"the base ensemble has folds {sorted(base.models)}; this run needs fold {fold}")
+        base = base.models[fold]
+    return base
+
+
+def held_out_metrics(model, cell, split: dict[str, list[str]], base=None, config: TrainConfig | None = None
+                     ) -> dict[str, Any]:
+    """Gene-level metrics (gene sets A-D, pooled) on the validation and test chromosomes; for a
+    Seq-CNN base, per-track NLL and Pearson R on the chunks it trains on (`base_metrics`)."""
     from .evaluation import evaluate
     from .prediction import predict
 
     metrics = {}
     for role in ("valid", "test"):
-        if not split.get(role) or cell.cage(split[role][0]) is None:
+        if not split.get(role):
             continue
-        table = predict(model, cell, split[role], progress=False)
+        if is_base(model):
+            metrics[role] = {"chroms": split[role], **base_metrics(model, cell, split[role], config)}
+            continue
+        if cell.cage(split[role][0]) is None:
+            continue
+        table = predict(model, cell, split[role], progress=False, base=base)
         pooled = evaluate(table).pooled()
         metrics[role] = {
             "chroms": split[role],
@@ -421,12 +375,37 @@ def held_out_metrics(model, cell, split: dict[str, list[str]]) -> dict[str, Any]
     return metrics
 
 
+def base_metrics(model, cell, chroms: list[str], config: TrainConfig | None = None) -> dict[str, dict[str, float]]:
+    """A Seq-CNN base on the training chunks of `chroms`: per track the mean Poisson NLL (all bins)
+    and the Pearson R of log2(x + 1) of predicted and observed 100 bp coverage."""
+    from .models.losses import poisson_nll
+
+    data = _chunk_dataset(cell, chroms, None, config or TrainConfig())
+    if not getattr(model, "compiled", False):
+        model.compile(jit_compile="auto")
+    pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for i in range(len(data)):
+        inputs, targets = data[i]
+        outputs = model.predict_on_batch(inputs)
+        for track, observed in targets.items():
+            pairs.setdefault(track, []).append((np.asarray(outputs[track]), observed))
+    out = {}
+    for track, items in pairs.items():
+        predicted = np.concatenate([p.ravel() for p, _ in items])
+        observed = np.concatenate([o.ravel() for _, o in items])
+        r = np.corrcoef(np.log2(predicted + 1), np.log2(observed + 1))[0, 1] if observed.std() > 0 else np.nan
+        out[track] = {"n_bins": int(observed.size), "nll": float(poisson_nll(observed, predicted, bins=None)),
+                      "pearson": _plain(float(r))}
+    return out
+
+
 def _plain(value):
     return None if value is None or (isinstance(value, float) and not np.isfinite(value)) else float(value)
 
 
-def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, config: TrainConfig, out_dir: Path):
-    """Save the preset with a zoo card filled from the run."""
+def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, config: TrainConfig, out_dir: Path,
+                        base=None):
+    """Save the preset with a zoo card filled from the run (and the frozen base it read, if any)."""
     from . import __version__
     from .prediction import _track_quantiles
     from .zoo.presets import save_preset
@@ -446,4 +425,9 @@ def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, co
         "data": {"cell": str(cell.path), "genome": cell.genome, "provenance": cell.attrs.get("provenance")},
         "graphreg_zoo_version": __version__,
     }
+    if base is not None:
+        from .bottlenecks import weights_fingerprint
+
+        card["base_model"] = {"name": base.name, "weights_sha256_16": weights_fingerprint(base),
+                              "recipe": recipe.get("data", {}).get("base_model")}
     return save_preset(result.model, out_dir, card)

@@ -42,6 +42,9 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("csv", "--format", help="Gene table format: csv or parquet."),
         bigwig: bool = typer.Option(False, "--bigwig", help="Also write a 5 kb prediction bigWig."),
         batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+        base: Optional[str] = typer.Option(
+            None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separately trained Seq model."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate (report + plots)."""
@@ -56,7 +59,8 @@ def register(app: typer.Typer) -> None:
         data = CellData(_cell_file(cell, out))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            results = predict_nodes(load(model), data, chrom, batch_size=batch_size, progress=not quiet)
+            results = predict_nodes(load(model), data, chrom, batch_size=batch_size, progress=not quiet,
+                                    base=load(base) if base else None)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
         import pandas as pd

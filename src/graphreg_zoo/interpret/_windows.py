@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..bottlenecks import model_inputs
 from ..errors import InvalidInputError
 from ..prediction import forward_cage, input_names
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
@@ -22,7 +23,6 @@ from ..prep.windows import Window, window_arrays, windows
 Edit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 #: input name -> the window_arrays kind that supplies it
 _PRIMARY = {"epigenome": "epi", "sequence": "seq", "bottleneck": "seq"}
-_BASE_BATCH = 4  # 100 kb chunks per Seq-CNN base call
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,7 @@ class Member:
 
     def inputs(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Batched (1, ...) model inputs from a window's (possibly edited) arrays."""
-        out = {}
-        for name in self.input_names:
-            if name == "bottleneck" and "bottleneck" not in arrays:
-                out[name] = bottleneck(self.base, arrays["sequence"])[None]
-            else:
-                out[name] = np.asarray(arrays[name], dtype="float32")[None]
-        return out
+        return model_inputs(self.input_names, [arrays], self.base)
 
 
 def resolve_inputs(model, cell) -> tuple[Any, Any]:
@@ -99,15 +93,6 @@ def window_kind(group: Sequence[Member]) -> str:
     if len(kinds) != 1:
         raise InvalidInputError("the models of an ensemble must read the same kind of input")
     return kinds.pop()
-
-
-def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
-    """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk."""
-    name, chunk = input_names(base)[0], base.inputs[0].shape[1]
-    chunks = np.asarray(sequence, dtype="float32").reshape(-1, chunk, 4)
-    parts = [base.predict_on_batch({name: chunks[i : i + _BASE_BATCH]})["bottleneck"]
-             for i in range(0, len(chunks), _BASE_BATCH)]
-    return np.concatenate(parts).reshape(-1, parts[0].shape[-1])
 
 
 def forward(member: Member, batch: dict[str, np.ndarray]) -> np.ndarray:

@@ -73,7 +73,7 @@ def _smoothing_kernel() -> np.ndarray:
 
 
 def fourier_weights(n_freqs: int, cutoff_fraction: float) -> np.ndarray:
-    """Frequency weights w: 1 up to T_f, 1/(1 + (i - T_f)^0.2) up to 3 T_f, then 0."""
+    """Frequency weights w (NumPy reference): 1 up to T_f, 1/(1 + (i - T_f)^0.2) up to 3 T_f, then 0."""
     cutoff = int(round(cutoff_fraction * n_freqs))
     i = np.arange(n_freqs, dtype=np.float64)
     w = np.zeros(n_freqs)
@@ -83,20 +83,29 @@ def fourier_weights(n_freqs: int, cutoff_fraction: float) -> np.ndarray:
     return w.astype(np.float32)
 
 
+def _fourier_weights_op(n_freqs, cutoff_fraction: float):
+    """`fourier_weights` in keras.ops, for a length known only when the step runs (a chunk batch)."""
+    i = ops.cast(ops.arange(n_freqs), "float32")
+    cutoff = ops.round(cutoff_fraction * ops.cast(n_freqs, "float32"))
+    band = 1.0 / (1.0 + ops.power(ops.maximum(i - cutoff, 0.0), 0.2))
+    return ops.where(i <= cutoff, 1.0, ops.where(i < 3.0 * cutoff, band, 0.0))
+
+
 def fourier_prior(attribution, cutoff_fraction: float = FFT_CUTOFF_BASE):
     """Fourier attribution prior L_p = 1 - sum(w * m / sum(m)) of a 1D attribution track.
 
     `attribution` is |sum over channels of grad * input| flattened to (L,) (or (B, L),
     averaged over B). It is smoothed with a 7-tap Gaussian (sigma 3, peak 1),
     `m = |rfft|[1 : L/2]` drops the DC term, and high frequencies are penalised.
+    L may be dynamic (unknown until the step runs).
     """
-    g = ops.reshape(ops.cast(attribution, "float32"), (-1, ops.shape(attribution)[-1]))
-    length = g.shape[-1]
+    g = ops.cast(attribution, "float32")
+    g = ops.reshape(g, (-1, ops.shape(g)[-1]))
+    length = ops.shape(g)[-1]
     kernel = ops.convert_to_tensor(_smoothing_kernel().reshape(7, 1, 1))
     smooth = ops.conv(ops.expand_dims(g, -1), kernel, padding="same")[..., 0]
     real, imag = ops.rfft(smooth)
     magnitude = ops.sqrt(real * real + imag * imag + 1e-20)[:, 1 : length // 2]
-    n_freqs = length // 2 - 1
-    weights = ops.convert_to_tensor(fourier_weights(n_freqs, cutoff_fraction))
+    weights = _fourier_weights_op(length // 2 - 1, cutoff_fraction)
     normalised = magnitude / ops.sum(magnitude, axis=-1, keepdims=True)
     return ops.mean(1.0 - ops.sum(weights * normalised, axis=-1))

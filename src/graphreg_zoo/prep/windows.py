@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -87,11 +87,7 @@ def window_arrays(cell, window: Window, kind: str = "epi") -> dict[str, np.ndarr
     lo, hi, off = _clip(start, WINDOW_NODES, n_nodes)
     out: dict[str, np.ndarray] = {}
 
-    epi = np.zeros((WINDOW_BINS, 3), dtype=np.float32)
-    if hi > lo:
-        rows = cell.tracks(chrom, lo * BINS_PER_NODE, hi * BINS_PER_NODE)
-        epi[off * BINS_PER_NODE : off * BINS_PER_NODE + len(rows)] = rows
-    out["epigenome"] = epi
+    out["epigenome"] = padded_tracks(cell, chrom, start, WINDOW_NODES)
 
     adj = np.zeros((WINDOW_NODES, WINDOW_NODES), dtype=np.float32)
     adj[off : off + hi - lo, off : off + hi - lo] = cell.graph(chrom)[lo:hi, lo:hi].toarray()
@@ -112,8 +108,24 @@ def window_arrays(cell, window: Window, kind: str = "epi") -> dict[str, np.ndarr
     out["node_start"] = node_start
 
     if kind == "seq":
-        out["sequence"] = cell.sequence(chrom, start * NODE_BIN, start * NODE_BIN + WINDOW_BP)
+        out["sequence"] = window_sequence(cell, window)
     return out
+
+
+def padded_tracks(cell, chrom: str, start_node: int, n_nodes: int) -> np.ndarray:
+    """The (n_nodes * 50, 3) track rows of nodes [start_node, start_node + n_nodes); zeros outside the chromosome."""
+    lo, hi, off = _clip(start_node, n_nodes, cell.n_nodes(chrom))
+    epi = np.zeros((n_nodes * BINS_PER_NODE, 3), dtype=np.float32)
+    if hi > lo:
+        rows = cell.tracks(chrom, lo * BINS_PER_NODE, hi * BINS_PER_NODE)
+        epi[off * BINS_PER_NODE : off * BINS_PER_NODE + len(rows)] = rows
+    return epi
+
+
+def window_sequence(cell, window: Window) -> np.ndarray:
+    """The window's one-hot sequence (6_000_000, 4); zeros outside the chromosome."""
+    start = window.start_node * NODE_BIN
+    return cell.sequence(window.chrom, start, start + WINDOW_BP)
 
 
 def cell_windows(cell, chroms: list[str], skip_without_tss: bool = False) -> list[Window]:
@@ -178,6 +190,7 @@ def make_dataset(
     with_adjacency: bool = True,
     windows: list[Window] | None = None,
     coverage_targets: bool = False,
+    bottlenecks: Callable[[Window], np.ndarray] | None = None,
     **pydataset_kwargs: Any,
 ):
     """A `keras.utils.PyDataset` of windows: batches `(inputs, targets)` with inputs
@@ -196,6 +209,8 @@ def make_dataset(
         coverage_targets: also give each track's coverage as a target (the e2e models' heads).
         windows: an explicit list of windows (e.g. a window-level train/validation split of one
             chromosome) used instead of every window of `chroms`; `skip_without_tss` still applies.
+        bottlenecks: for the separately trained Seq models, `f(window) -> (60000, 64)` (a
+            `bottlenecks.BottleneckCache`): the input is then `bottleneck` instead of the sequence.
         **pydataset_kwargs: workers, use_multiprocessing, max_queue_size for PyDataset.
     """
     import keras
@@ -232,8 +247,11 @@ def make_dataset(
 
         def __getitem__(self, i: int):
             items = self._batch(i)
-            first = "sequence" if kind == "seq" else "epigenome"
+            first = "bottleneck" if bottlenecks else "sequence" if kind == "seq" else "epigenome"
             names = (first, "adjacency") if with_adjacency else (first,)
+            if bottlenecks:
+                for a, w in zip(items, self.windows[i * batch_size : (i + 1) * batch_size]):
+                    a["bottleneck"] = bottlenecks(w)
             inputs = {k: np.stack([a[k] for a in items]) for k in names}
             targets = {"cage": np.stack([a["cage"] for a in items])}
             if coverage_targets:
