@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import keras
 
-from .layers import BatchNorm, GraphAttention, MaxPool1D, MergeChunks, StackAttention
+from .layers import BatchNorm, GraphAttention, MergeChunks, StackAttention
 
 
 class Builder:
@@ -55,22 +55,26 @@ class Builder:
         )
         return layer(x)
 
-    def bn(self, x):
-        return BatchNorm(momentum=0.99, epsilon=1e-3, name=self.name("batch_normalization"), dtype=self.precision)(x)
-
-    def pool(self, x, size: int):
-        return MaxPool1D(size, name=self.name("max_pooling1d"), dtype=self.precision)(x)
+    def bn(self, x, *, relu_input: bool = False, pool: int | None = None):
+        """BatchNorm; with `relu_input` / `pool` it also applies the ReLU before and the max pool after it."""
+        return BatchNorm(momentum=0.99, epsilon=1e-3, relu_input=relu_input, pool_size=pool,
+                         name=self.name("batch_normalization"), dtype=self.precision)(x)
 
     def drop(self, x):
         return keras.layers.Dropout(self.dropout_rate, name=self.name("dropout"), dtype=self.precision)(x)
 
     # -- blocks ----------------------------------------------------------------
     def conv_bn(self, x, filters: int, kernel: int, *, pool: int | None = None, dropout: bool = True):
-        """[Dropout ->] Conv1D(ReLU) -> BatchNorm [-> MaxPool]."""
+        """[Dropout ->] Conv1D(ReLU) -> BatchNorm [-> MaxPool].
+
+        With a pool, the ReLU and the pool run inside the BatchNorm layer, which pools before
+        normalising when it may (see `layers.BatchNorm`): the same values, less memory traffic.
+        """
         if dropout:
             x = self.drop(x)
-        x = self.bn(self.conv(x, filters, kernel))
-        return self.pool(x, pool) if pool else x
+        if pool:
+            return self.bn(self.conv(x, filters, kernel, activation=None), relu_input=True, pool=pool)
+        return self.bn(self.conv(x, filters, kernel))
 
     def trunk(self, x, stages, *, undropped: int = 1):
         """Conv-pool trunk: `stages` is a list of (filters, kernel, pool or None).

@@ -184,37 +184,22 @@ class StackAttention(keras.layers.Layer):
         return (first[0], len(input_shape), *first[1:])
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class MaxPool1D(keras.layers.Layer):
-    """Max pooling with stride = pool size and `valid` padding, as reshape + max.
+def max_pool(x, size: int):
+    """Max pooling over axis 1 with stride = size and `valid` padding, as reshape + max.
 
-    Same values as `keras.layers.MaxPooling1D`, but its gradient is an elementwise
-    mask instead of XLA's select-and-scatter, which is several times slower on CPU
-    (see docs/performance.md). Lengths need not divide: a remainder is dropped, as
-    `valid` padding does.
+    Same values as `keras.layers.MaxPooling1D`, but its gradient is an elementwise mask
+    instead of XLA's select-and-scatter, which is several times slower on CPU. A remainder
+    that does not fill a window is dropped, as `valid` padding does.
     """
-
-    def __init__(self, pool_size: int, **kwargs):
-        super().__init__(**kwargs)
-        self.pool_size = pool_size
-
-    def call(self, x):
-        length, channels = ops.shape(x)[1], ops.shape(x)[2]
-        kept = (length // self.pool_size) * self.pool_size
-        x = x[:, :kept]
-        return ops.max(ops.reshape(x, (-1, kept // self.pool_size, self.pool_size, channels)), axis=2)
-
-    def compute_output_shape(self, input_shape):
-        length = None if input_shape[1] is None else input_shape[1] // self.pool_size
-        return (input_shape[0], length, input_shape[2])
-
-    def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size}
+    length, channels = ops.shape(x)[1], ops.shape(x)[2]
+    kept = (length // size) * size
+    return ops.max(ops.reshape(x[:, :kept], (-1, kept // size, size, channels)), axis=2)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BatchNorm(keras.layers.BatchNormalization):
-    """BatchNormalization that can train with frozen statistics.
+    """BatchNormalization that can train with frozen statistics, and can take over the
+    ReLU before it and the max pooling after it.
 
     With `frozen_statistics=True` it always normalises with the moving mean and variance
     (never updating them), while gamma and beta still train: what the original GraphReg
@@ -222,11 +207,42 @@ class BatchNorm(keras.layers.BatchNormalization):
     batch statistics are a single window's, so this is also our default for training
     (see `graphreg_zoo.training`). The flag is a training-time switch, not part of the
     saved architecture.
+
+    `relu_input` and `pool_size` compute ``MaxPool(BN(ReLU(x)))`` of a conv block in one
+    layer. When the normalisation is a fixed per-channel affine map ``a * x + c`` (inference
+    mode or frozen statistics) the pooling runs first: ReLU and the affine map are monotone
+    per channel (decreasing where a < 0, where the maximum becomes a minimum:
+    ``s * max(s * x)`` with s = sign(a)), so ``pool(a * relu(x) + c) = a * relu(pool_a(x)) + c``
+    exactly, and the elementwise work runs on the pooled tensor. At base-pair resolution that
+    cuts the sequence models' memory traffic (e2e train step 4.8 -> 4.2 s, 7.7 -> 5.7 GB).
+    With batch statistics the layer normalises first, as usual.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, relu_input: bool = False, pool_size: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.relu_input = relu_input
+        self.pool_size = pool_size
         self.frozen_statistics = False
 
     def call(self, inputs, training=None, mask=None):
-        return super().call(inputs, training=bool(training) and not self.frozen_statistics, mask=mask)
+        batch_statistics = bool(training) and not self.frozen_statistics and self.trainable
+        if batch_statistics or not self.pool_size:
+            x = ops.relu(inputs) if self.relu_input else inputs
+            y = super().call(x, training=batch_statistics, mask=mask)
+            return max_pool(y, self.pool_size) if self.pool_size else y
+        scale = self.gamma * ops.rsqrt(self.moving_variance + self.epsilon)
+        shift = self.beta - self.moving_mean * scale
+        sign = ops.cast(ops.where(scale >= 0, 1.0, -1.0), inputs.dtype)  # a max where a < 0 is a min
+        pooled = sign * max_pool(inputs * sign, self.pool_size)
+        if self.relu_input:
+            pooled = ops.relu(pooled)
+        return ops.cast(ops.cast(pooled, scale.dtype) * scale + shift, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        if not self.pool_size:
+            return input_shape
+        length = None if input_shape[1] is None else input_shape[1] // self.pool_size
+        return (input_shape[0], length, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "relu_input": self.relu_input, "pool_size": self.pool_size}

@@ -1,0 +1,62 @@
+"""The fused ReLU -> BatchNorm -> MaxPool layer equals the three layers in sequence, in every
+BatchNorm mode, with gammas of both signs, in values and gradients."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from graphreg_zoo.models.autodiff import input_gradients
+from graphreg_zoo.models.layers import BatchNorm
+
+pytestmark = pytest.mark.backend
+
+
+def _pair(rng, channels: int = 6, pool: int = 5):
+    """The fused layer and a reference Keras BatchNormalization with the same weights (gamma of both signs)."""
+    fused = BatchNorm(epsilon=1e-3, relu_input=True, pool_size=pool)
+    plain = keras.layers.BatchNormalization(epsilon=1e-3)
+    fused.build((None, None, channels))
+    plain.build((None, None, channels))
+    gamma = rng.normal(size=channels).astype("float32")
+    gamma[:3] = -np.abs(gamma[:3])  # half the channels decreasing: the max must become a min
+    weights = [gamma, rng.normal(size=channels).astype("float32"), rng.normal(size=channels).astype("float32"),
+               rng.uniform(0.5, 2.0, size=channels).astype("float32")]
+    fused.set_weights(weights)
+    plain.set_weights(weights)
+    return fused, plain
+
+
+def _reference(plain, x, pool: int, training: bool):
+    y = plain(ops.relu(x), training=training)
+    return keras.layers.MaxPooling1D(pool)(y)
+
+
+@pytest.mark.parametrize("mode", ["inference", "frozen", "batch"])
+def test_fused_block_matches_relu_bn_pool(mode):
+    rng = np.random.default_rng(0)
+    fused, plain = _pair(rng)
+    fused.frozen_statistics = mode == "frozen"
+    training = mode != "inference"
+    x = rng.normal(size=(2, 103, 6)).astype("float32")  # 103: the remainder is dropped as `valid` padding
+    got = np.asarray(fused(x, training=training))
+    want = np.asarray(_reference(plain, x, 5, training=mode == "batch"))
+    assert got.shape == (2, 20, 6)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_fused_block_gradients_match():
+    rng = np.random.default_rng(1)
+    fused, plain = _pair(rng)
+    x = rng.normal(size=(1, 100, 6)).astype("float32")
+
+    def model(layer_fn):
+        inputs = keras.Input((100, 6), name="x")
+        return keras.Model({"x": inputs}, {"y": keras.layers.Flatten()(layer_fn(inputs))})
+
+    weights = rng.normal(size=(1, 120)).astype("float32")
+    target = lambda outputs: ops.sum(outputs["y"] * weights)  # noqa: E731
+    got = input_gradients(model(fused), {"x": x}, "x", target)["x"]
+    want = input_gradients(model(lambda t: _reference(plain, t, 5, False)), {"x": x}, "x", target)["x"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
