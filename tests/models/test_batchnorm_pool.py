@@ -60,3 +60,34 @@ def test_fused_block_gradients_match():
     got = input_gradients(model(fused), {"x": x}, "x", target)["x"]
     want = input_gradients(model(lambda t: _reference(plain, t, 5, False)), {"x": x}, "x", target)["x"]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_extreme_pool_gradient_shares_ties_like_autodiff():
+    """Ties (zero padding makes the conv output exactly its bias) share the gradient equally."""
+    from graphreg_zoo.models.layers import extreme_pool
+
+    rng = np.random.default_rng(2)
+    x = np.round(rng.normal(size=(2, 12, 4)), 1).astype("float32")
+    x[:, :6] = 0.5  # whole windows of ties
+    take_max = np.array([True, False, True, False])
+    weights = rng.normal(size=(2, 4, 4)).astype("float32")
+
+    def reference(t):
+        windows = ops.reshape(t, (2, 4, 3, 4))
+        return ops.where(take_max, ops.max(windows, axis=2), -ops.max(-windows, axis=2))
+
+    def model(fn):
+        inputs = keras.Input((12, 4), name="x")
+        return keras.Model({"x": inputs}, {"y": fn(inputs)})
+
+    target = lambda outputs: ops.sum(outputs["y"] * weights)  # noqa: E731
+    class Pool(keras.layers.Layer):
+        def call(self, t):
+            return extreme_pool(t, ops.convert_to_tensor(take_max), 3)
+
+    fused = model(Pool())
+    np.testing.assert_allclose(np.asarray(fused({"x": x})["y"]), np.asarray(reference(x)))
+    got = input_gradients(fused, {"x": x}, "x", target)["x"]
+    want = input_gradients(model(reference), {"x": x}, "x", target)["x"]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got[:, :3].sum(axis=1), weights[:, 0])  # a tied window passes its gradient on once
