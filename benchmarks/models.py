@@ -69,7 +69,10 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
 
     from graphreg_zoo.objectives import poisson_loss_class
 
+    from graphreg_zoo.training import set_frozen_batchnorm
+
     model = _model(name)
+    set_frozen_batchnorm(model, task == "train")  # the engine trains with frozen BatchNorm statistics
     x, y = _inputs(name, batch)
     if mode != "eager" or task == "train":
         loss = poisson_loss_class()(bins=None if name == "seq_cnn_base" else (400, 800))

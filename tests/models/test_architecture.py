@@ -76,3 +76,19 @@ def test_e2e_memory_options_keep_the_architecture():
     layers = {layer.name: layer for layer in model.layers}
     assert layers["conv1d"].compute_dtype == "bfloat16"
     assert layers["conv1d_18"].compute_dtype == "float32"  # the CAGE rate head stays float32
+
+
+def test_bfloat16_base_keeps_weights_and_float32_outputs():
+    """The Seq-CNN base in mixed bfloat16: same parameters, outputs (bottleneck included) in float32
+    and close to the float32 model with the same weights."""
+    import numpy as np
+
+    from graphreg_zoo.models import SeqCNNBase
+
+    fast, exact = SeqCNNBase(precision="mixed_bfloat16"), SeqCNNBase()
+    assert fast.count_params() == 322_819
+    exact.set_weights(fast.get_weights())
+    x = {"sequence": np.eye(4, dtype="float32")[np.random.default_rng(0).integers(0, 4, (1, 100_000))]}
+    got, want = fast.predict_on_batch(x), exact.predict_on_batch(x)
+    assert all(v.dtype == np.float32 for v in got.values())
+    np.testing.assert_allclose(got["bottleneck"], want["bottleneck"], rtol=0.05, atol=0.02)
