@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..geometry import CHUNK_BP, N_CHUNKS, NODE_BIN
-from .windows import Window, padded_tracks, raw_coverage, select_windows
+from .windows import Window, padded_tracks, raw_coverage, select_windows, window_list_dataset
 
 CHUNK_NODES = CHUNK_BP // NODE_BIN
 BASE_CHUNKS = (20, 40)  # the chunks of a window the original trained the base on
@@ -54,8 +54,6 @@ def make_chunk_dataset(
         chunk_batch: chunks per batch (the original: 4); batches never span two windows.
         shuffle, seed: reshuffle the window order every epoch (the original walks them in order).
     """
-    import keras
-
     from .cell import as_cell
 
     cell = as_cell(cell)
@@ -68,18 +66,8 @@ def make_chunk_dataset(
         raise InvalidInputError(f"{cell.path}: no windows to cut chunks from (skip_without_tss={skip_without_tss})")
     starts = list(range(first, stop, chunk_batch))
 
-    class ChunkDataset(keras.utils.PyDataset):
+    class ChunkDataset(window_list_dataset()):
         """Chunks of the windows of a CellData as Keras batches."""
-
-        def __init__(self) -> None:
-            super().__init__(**pydataset_kwargs)
-            self.windows = list(found)
-            self._rng = np.random.default_rng(seed)
-            self._shuffle()
-
-        def _shuffle(self) -> None:
-            if shuffle:
-                self._rng.shuffle(self.windows)
 
         def __len__(self) -> int:
             return len(self.windows) * len(starts)
@@ -90,7 +78,4 @@ def make_chunk_dataset(
             sequence = arrays.pop("sequence")
             return {"sequence": sequence}, arrays
 
-        def on_epoch_end(self) -> None:
-            self._shuffle()
-
-    return ChunkDataset()
+    return ChunkDataset(found, shuffle, seed, **pydataset_kwargs)

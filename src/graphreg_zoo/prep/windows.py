@@ -213,8 +213,6 @@ def make_dataset(
             `bottlenecks.BottleneckCache`): the input is then `bottleneck` instead of the sequence.
         **pydataset_kwargs: workers, use_multiprocessing, max_queue_size for PyDataset.
     """
-    import keras
-
     from .cell import CellData
 
     if not isinstance(cell, CellData):
@@ -226,18 +224,8 @@ def make_dataset(
         where = ", ".join(chroms) if windows is None else f"the {len(windows)} windows given"
         raise InvalidInputError(f"{cell.path}: no windows on {where} (skip_without_tss={skip_without_tss})")
 
-    class WindowDataset(keras.utils.PyDataset):
+    class WindowDataset(window_list_dataset()):
         """Windows of a CellData as Keras batches."""
-
-        def __init__(self) -> None:
-            super().__init__(**pydataset_kwargs)
-            self.windows = list(found)
-            self._rng = np.random.default_rng(seed)
-            self._shuffle()
-
-        def _shuffle(self) -> None:
-            if shuffle:
-                self._rng.shuffle(self.windows)
 
         def __len__(self) -> int:
             return -(-len(self.windows) // batch_size)
@@ -265,10 +253,27 @@ def make_dataset(
             items = [window_arrays(cell, w, "epi") for w in ws]
             return {"windows": ws, **{k: np.stack([a[k] for a in items]) for k in ("tss_count", "node_start")}}
 
-        def on_epoch_end(self) -> None:
-            self._shuffle()
+    return WindowDataset(found, shuffle, seed, **pydataset_kwargs)
 
-    return WindowDataset()
+
+def window_list_dataset():
+    """The base class of the window datasets: a `keras.utils.PyDataset` over a list of windows
+    (`self.windows`), reshuffled at every epoch end when built with `shuffle` (keras is imported here)."""
+    import keras
+
+    class WindowListDataset(keras.utils.PyDataset):
+        def __init__(self, windows: list[Window], shuffle: bool, seed: int, **pydataset_kwargs: Any) -> None:
+            super().__init__(**pydataset_kwargs)
+            self.windows = list(windows)
+            self._shuffle_each_epoch = shuffle
+            self._rng = np.random.default_rng(seed)
+            self.on_epoch_end()
+
+        def on_epoch_end(self) -> None:
+            if self._shuffle_each_epoch:
+                self._rng.shuffle(self.windows)
+
+    return WindowListDataset
 
 
 # The upstream TFRecord keys (UPSTREAM.md §4.3), all float16 bytes except bin_idx (int64) and
