@@ -75,3 +75,20 @@ def synth_cell(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
     sim = simulate(root / "sim", preset="tiny", seed=1)
     return CellData(prepare(sim.files["cell_yaml"], root / "synth.h5", progress=False))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _free_backend_memory():
+    """Clear Keras' global state and return freed memory to the OS after each test module, so one
+    pytest-xdist worker does not accumulate it over the whole suite (a worker reached 15 GB and was killed)."""
+    yield
+    import gc
+    import sys
+
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session(free_memory=True)
+    gc.collect()
+    if sys.platform.startswith("linux"):  # hand freed heap pages back to the OS (glibc keeps them otherwise)
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
