@@ -147,7 +147,18 @@ def _recipe(path, model_class, config, training, **data):
     return path
 
 
-def test_cli_trains_a_base_then_a_seq_cnn_on_it_and_predicts(synth_cell, tmp_path, cli):
+def _cli(*args):
+    """`graphreg-zoo ARGS` in a fresh process (three trainings in one worker would keep their memory)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "graphreg_zoo.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=1200)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_cli_trains_a_base_then_a_seq_cnn_on_it_and_predicts(synth_cell, tmp_path):
+    cli = _cli
     base_recipe = _recipe(tmp_path / "base.yaml", "SeqCNNBase", {"dilated": True, "fft_prior": False},
                           {"epochs": 1, "base_chunks": [30, 32], "chunk_batch": 2, "skip_without_tss": False,
                            "upstream_compat": True})
