@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -184,5 +185,5 @@ def test_cli_trains_a_base_then_a_seq_cnn_on_it_and_predicts(synth_cell, tmp_pat
     code, out, err = cli("predict", "-m", tmp_path / "head", "--base", tmp_path / "base", "--cell", synth_cell.path,
                          "-o", tmp_path / "pred", "--chrom", "chr2", "-q")
     assert code == 0, err
-    table = __import__("pandas").read_csv(tmp_path / "pred" / "predictions.csv")
+    table = pd.read_csv(tmp_path / "pred" / "predictions.csv")
     assert len(table) > 0 and table["prediction"].notna().all()
