@@ -1,8 +1,8 @@
 """Training speed: one Epi-GraphReg epoch with our engine vs a loop that mirrors the original, and the
-Seq-GraphReg e2e train step as the engine runs it (upstream_compat or corrected; float32, mixed bfloat16,
-rematerialised trunk) with peak RSS.
+Seq-GraphReg e2e and Seq-CNN base train steps as the engine runs them (upstream_compat or corrected;
+float32, mixed bfloat16, rematerialised trunk; with and without the FFT prior) with peak RSS.
 
-    python benchmarks/train.py [--skip-e2e]     # TensorFlow backend (the original's loop is TF-only)
+    python benchmarks/train.py [--skip-steps]   # TensorFlow backend (the original's loop is TF-only)
 
 The "original" loop is what the upstream scripts do: an eager `tf.GradientTape` per 6 Mb window,
 `model(x)` without `training=True`, Poisson NLL on the middle 400 nodes, Adam(2e-4). The data are the
@@ -67,25 +67,40 @@ def engine_epoch(cell, chroms, precision: str) -> float:
     return min(epochs[1:])
 
 
-def e2e_step(precision: str, remat: bool, upstream_compat: bool) -> dict:
-    """Seconds per Seq-GraphReg e2e train step as the engine runs it (the multi-task objective of
-    `objectives.objective`, frozen BatchNorm statistics), and the process's peak RSS."""
-    import resource
-
-    import keras
+def _step_data(family: str):
+    """One training batch: a 6 Mb window for the e2e model, 4 x 100 kb chunks for the Seq-CNN base."""
     import numpy as np
 
     from graphreg_zoo.geometry import EPI_TRACKS
-    from graphreg_zoo.models import SeqGraphRegE2E
-    from graphreg_zoo.objectives import objective
-    from graphreg_zoo.training import set_frozen_batchnorm
 
     rng = np.random.default_rng(0)
+    if family == "base":
+        x = {"sequence": np.eye(4, dtype="float32")[rng.integers(0, 4, size=(4, 100_000))]}
+        return x, {t: rng.poisson(2, size=(4, 1000)).astype("float32") for t in EPI_TRACKS}
     x = {"sequence": np.eye(4, dtype="float32")[rng.integers(0, 4, size=(1, 6_000_000))],
          "adjacency": (rng.random((1, 1200, 1200)) < 0.01).astype("float32")}
     y = {"cage": rng.poisson(3, size=(1, 1200)).astype("float32"),
          **{t: rng.poisson(2, size=(1, 60_000)).astype("float32") for t in EPI_TRACKS}}
-    model = SeqGraphRegE2E(precision=precision, remat=remat)
+    return x, y
+
+
+def objective_step(family: str, precision: str, remat: bool, upstream_compat: bool, fft: bool) -> dict:
+    """Seconds per train step of the Seq-GraphReg e2e model (`family="e2e"`) or the Seq-CNN base
+    (`"base"`) as the engine runs it (the objective of `objectives.objective`, FFT prior included,
+    frozen BatchNorm statistics), and the process's peak RSS."""
+    import resource
+
+    import keras
+
+    from graphreg_zoo.models import SeqCNNBase, SeqGraphRegE2E
+    from graphreg_zoo.objectives import objective
+    from graphreg_zoo.training import set_frozen_batchnorm
+
+    x, y = _step_data(family)
+    if family == "base":
+        model = SeqCNNBase(precision=precision, fft_prior=fft)
+    else:
+        model = SeqGraphRegE2E(precision=precision, remat=remat, fft_prior=fft)
     set_frozen_batchnorm(model, True)
     goal = objective(model, upstream_compat)
     goal.trainee.compile(optimizer=keras.optimizers.Adam(2e-4), loss=goal.loss, metrics=goal.metrics)
@@ -95,7 +110,8 @@ def e2e_step(precision: str, remat: bool, upstream_compat: bool) -> dict:
         start = time.perf_counter()
         goal.trainee.train_on_batch(x, y)
         times.append(time.perf_counter() - start)
-    return {"precision": precision, "remat": remat, "upstream_compat": upstream_compat, "seconds": sorted(times)[1],
+    return {"family": family, "precision": precision, "remat": remat, "upstream_compat": upstream_compat,
+            "fft": fft, "seconds": sorted(times)[1],
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
 
 
@@ -109,8 +125,8 @@ def _child(kind: str, *args) -> dict:
 
 
 def child(kind: str, *args) -> dict:
-    if kind == "e2e":
-        return e2e_step(*args)
+    if kind == "step":
+        return objective_step(*args)
     from graphreg_zoo.prep.cell import CellData
 
     cell, chroms = CellData(args[0]), ["chr1", "chr2", "chr3"]
@@ -137,12 +153,16 @@ def main() -> None:
             if "epoch_s" in ours and "epoch_s" in original:
                 ours["speedup_vs_original"] = original["epoch_s"] / ours["epoch_s"]
             print(json.dumps(ours), flush=True)
-    if "--skip-e2e" in sys.argv:
+    if "--skip-steps" in sys.argv:
         return
-    for precision, remat, compat in (("float32", False, True), ("float32", False, False), ("float32", True, True),
-                                     ("mixed_bfloat16", False, True)):
-        print(json.dumps(_child("e2e", precision, remat, compat)), flush=True)
-
+    for family, precision, remat, compat, fft in (
+        ("e2e", "float32", False, True, False), ("e2e", "float32", False, False, False),
+        ("e2e", "float32", True, True, False), ("e2e", "mixed_bfloat16", False, True, False),
+        ("e2e", "float32", False, True, True),
+        ("base", "float32", False, True, False), ("base", "float32", False, True, True),
+        ("base", "mixed_bfloat16", False, True, True),
+    ):
+        print(json.dumps(_child("step", family, precision, remat, compat, fft)), flush=True)
 
 if __name__ == "__main__":
     main()

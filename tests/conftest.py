@@ -11,6 +11,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "fixtures" / "upstream"
 REALDATA = SHARED / "realdata"
+#: xdist group of the tests that peak above ~4 GB (6 Mb e2e training): one worker runs them in turn
+HEAVY = pytest.mark.xdist_group("heavy")
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +64,6 @@ def zoo_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
-def keras_backend() -> str:
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
-
-
 @pytest.fixture(scope="session")
 def synth_cell(tmp_path_factory):
     """The `tiny` simulated genome (2 chromosomes of ~3 Mb, 2 windows each), prepared as a CellData."""
@@ -79,8 +77,12 @@ def synth_cell(tmp_path_factory):
 
 @pytest.fixture(autouse=True, scope="module")
 def _free_backend_memory():
-    """Clear Keras' global state and return freed memory to the OS after each test module, so one
-    pytest-xdist worker does not accumulate it over the whole suite (a worker reached 15 GB and was killed)."""
+    """Clear Keras' global state and return freed heap memory to the OS after each test module.
+
+    This does not shrink TensorFlow's oneDNN allocator, which keeps the largest pool a process ever
+    used: a pytest-xdist worker stays as large as the heaviest test it ran. So heavy tests keep their
+    peak down (compiled gradients, frozen statistics) and share the `HEAVY` xdist group, which runs them
+    one after another on one worker. Find them with GRAPHREG_TEST_RSS_LOG (below)."""
     yield
     import gc
     import sys
@@ -92,3 +94,26 @@ def _free_backend_memory():
         import ctypes
 
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _rss_gb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 2**20
+    return 0.0
+
+
+@pytest.fixture(autouse=True)
+def _log_test_memory(request):
+    """With GRAPHREG_TEST_RSS_LOG=FILE, append each test's resident memory before and after it (to find the
+    tests that make a pytest-xdist worker grow)."""
+    log = os.environ.get("GRAPHREG_TEST_RSS_LOG")
+    if not log:
+        yield
+        return
+    before = _rss_gb()
+    yield
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(log, "a") as out:
+        out.write(f"{worker}\t{before:.2f}\t{_rss_gb():.2f}\t{request.node.nodeid}\n")

@@ -14,6 +14,7 @@ from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.prep.chunks import chunk_arrays, make_chunk_dataset
 from graphreg_zoo.prep.windows import padded_tracks, raw_coverage, window_arrays, window_sequence, windows
 from graphreg_zoo.training import TrainConfig, fit
+from tests.conftest import HEAVY
 
 BASE_CONFIG = dict(epochs=2, base_chunks=(30, 32), chunk_batch=2, learning_rate=1e-3, skip_without_tss=False)
 
@@ -68,22 +69,31 @@ def test_the_base_trains_on_its_three_tracks_with_the_fft_prior(trained_base):
         assert 0 < prior <= 1
 
 
+def _two_chunks(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    sequence = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(2, 100_000))]
+    targets = {t: rng.poisson(2.0, size=(2, 1000)).astype("float32") for t in ("h3k4me3", "h3k27ac", "dnase")}
+    return sequence, targets
+
+
 @pytest.mark.backend
 def test_the_base_prior_is_the_fourier_prior_of_the_pooled_chunk_attribution():
-    """pool_batch lays the batch's chunks end to end (4 x 100 kb -> 400,000) before the FFT."""
+    """pool_batch lays the batch's chunks end to end (4 x 100 kb -> 400,000) before the FFT; the
+    outputs that come with the prior are the plain forward pass's."""
     import keras
 
     from graphreg_zoo.models import SeqCNNBase
     from graphreg_zoo.models.autodiff import input_gradients
     from graphreg_zoo.models.losses import FFT_CUTOFF_BASE, fourier_prior
-    from graphreg_zoo.objectives import fourier_prior_term
+    from graphreg_zoo.objectives import forward_with_fourier_prior
 
     keras.utils.set_random_seed(1)
     base = SeqCNNBase(dilated=True, fft_prior=True)
-    rng = np.random.default_rng(0)
-    sequence = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(2, 100_000))]
-    term = fourier_prior_term(base, {"sequence": keras.ops.convert_to_tensor(sequence)}, True,
-                              output="bottleneck", cutoff=FFT_CUTOFF_BASE, pool_batch=True)
+    sequence, _ = _two_chunks()
+    outputs, term = forward_with_fourier_prior(base, {"sequence": keras.ops.convert_to_tensor(sequence)}, False,
+                                               output="bottleneck", cutoff=FFT_CUTOFF_BASE, pool_batch=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(outputs["dnase"]),
+                               keras.ops.convert_to_numpy(base({"sequence": sequence})["dnase"]), rtol=1e-5)
     grad = input_gradients(base, {"sequence": sequence}, "sequence",
                            lambda outputs: keras.ops.sum(outputs["bottleneck"]))["sequence"]
     attribution = np.abs((grad * sequence).sum(-1)).reshape(1, -1)
@@ -91,6 +101,43 @@ def test_the_base_prior_is_the_fourier_prior_of_the_pooled_chunk_attribution():
     assert float(term) == pytest.approx(expected, rel=1e-4)
     per_chunk = float(fourier_prior(np.abs((grad * sequence).sum(-1)), FFT_CUTOFF_BASE))
     assert abs(per_chunk - expected) > 1e-6  # pooling is not the same as averaging per chunk
+
+
+@pytest.mark.backend
+def test_one_shared_forward_pass_trains_as_the_originals_two_passes():
+    """The loss and the FFT attribution share one forward pass: the training step's weight update equals
+    the original formulation's, where the prior ran its own second forward pass (upstream_compat, SGD)."""
+    import functools
+
+    import keras
+
+    from graphreg_zoo.geometry import EPI_TRACKS
+    from graphreg_zoo.models import SeqCNNBase
+    from graphreg_zoo.models.losses import FFT_CUTOFF_BASE
+    from graphreg_zoo.objectives import _base_loss, forward_with_fourier_prior, training_view
+
+    shared = functools.partial(forward_with_fourier_prior, output="bottleneck", cutoff=FFT_CUTOFF_BASE,
+                               pool_batch=True)
+
+    def two_passes(model, inputs, training):
+        return model(inputs, training=training), shared(model, inputs, training)[1]
+
+    keras.utils.set_random_seed(2)
+    base = SeqCNNBase(dilated=False, fft_prior=True)
+    sequence, targets = _two_chunks(1)
+    start = [w.copy() for w in base.get_weights()]
+    updates = []
+    for prior in (shared, two_passes):
+        base.set_weights(start)
+        view = training_view(base, True, EPI_TRACKS, _base_loss, prior)
+        view.compile(optimizer=keras.optimizers.SGD(1.0))
+        loss = float(view.train_on_batch({"sequence": sequence}, targets))
+        updates.append((loss, [w - w0 for w, w0 in zip(base.get_weights(), start)]))
+    (loss, update), (reference_loss, reference_update) = updates
+    assert loss == pytest.approx(reference_loss, rel=1e-5)
+    assert any(np.any(u != 0) for u in update)
+    for u, r in zip(update, reference_update):
+        np.testing.assert_allclose(u, r, rtol=1e-3, atol=1e-6 * float(np.abs(r).max() + 1e-12))
 
 
 def test_a_separate_seq_graphreg_trains_on_the_frozen_bottleneck(synth_cell, trained_base, tmp_path):
@@ -158,6 +205,7 @@ def _cli(*args):
     return done.returncode, done.stdout, done.stderr
 
 
+@HEAVY
 def test_cli_trains_a_base_then_a_seq_cnn_on_it_and_predicts(synth_cell, tmp_path):
     cli = _cli
     base_recipe = _recipe(tmp_path / "base.yaml", "SeqCNNBase", {"dilated": True, "fft_prior": False},

@@ -12,6 +12,7 @@ import pytest
 
 from graphreg_zoo.training import TrainConfig, early_stopping_callback, fit, train
 from graphreg_zoo.zoo.presets import load_preset, read_card
+from tests.conftest import HEAVY
 
 pytestmark = pytest.mark.backend
 
@@ -114,6 +115,7 @@ from graphreg_zoo.models import EpiGraphReg
 from graphreg_zoo.prep.cell import CellData
 from graphreg_zoo.training import TrainConfig, data_parallel_scope, fit
 import keras
+
 cell = CellData(sys.argv[1])
 config = TrainConfig(epochs=2, batch_size=2, seed=0, upstream_compat=True, skip_without_tss=False)
 keras.utils.set_random_seed(0)
@@ -141,6 +143,7 @@ def test_two_virtual_devices_give_the_same_loss_trajectory(synth_cell):
 
 
 @pytest.mark.slow
+@HEAVY
 def test_e2e_models_train_with_the_multitask_loss(synth_cell):
     """CAGE + three epigenomic heads, the task weight schedule, selection on the validation CAGE NLL."""
     import keras
@@ -156,7 +159,21 @@ def test_e2e_models_train_with_the_multitask_loss(synth_cell):
     assert result.best_epoch == 1
 
 
+def test_fft_prior_with_remat_on_tensorflow_is_refused_with_the_fix():
+    import keras
+
+    from graphreg_zoo.errors import InvalidInputError
+    from graphreg_zoo.models import SeqGraphRegE2E
+    from graphreg_zoo.objectives import objective
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the limitation is TensorFlow's")
+    with pytest.raises(InvalidInputError, match="remat=False, or train on the JAX backend"):
+        objective(SeqGraphRegE2E(fft_prior=True, remat=True), upstream_compat=True)
+
+
 @pytest.mark.slow
+@HEAVY
 def test_fft_e2e_variant_adds_the_fourier_prior(synth_cell):
     """The `_fft` e2e model trains with the Fourier attribution prior (a loss term in [0, 1])."""
     import keras

@@ -96,13 +96,13 @@ def upstream_compat_wrapper(model):
 
 
 Loss = Callable[[Any, dict, dict], Any]  # (view, y_true, y_pred) -> scalar
-Prior = Callable[[Any, dict], Any]  # (model, inputs) -> scalar
+Prior = Callable[[Any, dict, Any], Any]  # (model, inputs, training) -> (outputs, scalar prior)
 
 
 def training_view(model, upstream_compat: bool, heads: tuple[str, ...], loss: Loss, prior: Prior | None = None,
                   task_weight: bool = False):
     """A Keras model over `model` that returns only `heads` and computes `loss` itself (plus
-    `prior` in training steps). With `task_weight` it holds the e2e CAGE weight variable
+    `prior`, computed from the same forward pass, in training steps). With `task_weight` it holds the e2e CAGE weight variable
     `cage_weight` that `task_weight_callback` sets every epoch."""
     import keras
 
@@ -116,27 +116,34 @@ def training_view(model, upstream_compat: bool, heads: tuple[str, ...], loss: Lo
             self.built = inner.built
 
         def call(self, inputs, training=None):
-            outputs = self.inner(inputs, training=False if upstream_compat else training)
+            mode = False if upstream_compat else training
+            if prior is not None and training:
+                outputs, prior_value = prior(self.inner, inputs, mode)
+                self.add_loss(prior_value)  # summed into the training loss by compute_loss
+            else:
+                outputs = self.inner(inputs, training=mode)
             return {k: outputs[k] for k in heads}
 
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
             value = loss(self, y, y_pred)
-            if prior is not None and training:
-                value = value + prior(self.inner, x)
+            if training and self.losses:
+                value = value + sum(self.losses)
             return value
 
     return TrainingView(model)
 
 
-def fourier_prior_term(model, inputs: dict, upstream_compat: bool, *, output: str, cutoff: float,
-                       pool_batch: bool = False):
-    """The `_fft` variants' prior (UPSTREAM §2.3, lambda = 1): the Fourier prior of
-    |sum over bases of d(sum of `output`)/d(sequence) * sequence| with cutoff fraction `cutoff`.
+def forward_with_fourier_prior(model, inputs: dict, training, *, output: str, cutoff: float,
+                               pool_batch: bool = False):
+    """`model(inputs)` and the `_fft` variants' prior (UPSTREAM §2.3, lambda = 1) from the same pass:
+    the Fourier prior of |sum over bases of d(sum of `output`)/d(sequence) * sequence| with cutoff
+    fraction `cutoff`. Returns (outputs, prior).
 
     The e2e models use the DNase output over each 6 Mb window; the Seq-CNN base uses the
     bottleneck over the batch's chunks laid end to end (`pool_batch`: 4 x 100 kb = 400,000).
-    Like the original's nested tapes it costs a second forward and backward pass; it is
-    written for the TensorFlow and JAX backends.
+    The original ran a second forward pass for the attribution under nested tapes; here the
+    loss and the attribution share one forward pass (same values, one pass less to store and
+    differentiate). Written for the TensorFlow and JAX backends.
     """
     import keras
     from keras import ops
@@ -145,9 +152,9 @@ def fourier_prior_term(model, inputs: dict, upstream_compat: bool, *, output: st
 
     sequence = inputs["sequence"]
 
-    def total(seq):
-        outputs = model({**inputs, "sequence": seq}, training=False if upstream_compat else True)
-        return ops.sum(outputs[output])
+    def forward(seq):
+        outputs = model({**inputs, "sequence": seq}, training=training)
+        return ops.sum(outputs[output]), outputs
 
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -155,18 +162,18 @@ def fourier_prior_term(model, inputs: dict, upstream_compat: bool, *, output: st
 
         with tf.GradientTape() as tape:
             tape.watch(sequence)
-            value = total(sequence)
-        grad = tape.gradient(value, sequence)
+            total, outputs = forward(sequence)
+        grad = tape.gradient(total, sequence)
     elif backend == "jax":
         import jax
 
-        grad = jax.grad(total)(sequence)
+        (_, outputs), grad = jax.value_and_grad(forward, has_aux=True)(sequence)
     else:
         raise InvalidInputError(f"the FFT prior is implemented for TensorFlow and JAX, not {backend}")
     attribution = ops.abs(ops.sum(grad * sequence, axis=-1))
     if pool_batch:
         attribution = ops.reshape(attribution, (1, -1))
-    return fourier_prior(attribution, cutoff)
+    return outputs, fourier_prior(attribution, cutoff)
 
 
 def task_weight_callback():
@@ -199,19 +206,33 @@ def _base_loss(view, y, y_pred):
     return sum(poisson_nll(y[t], y_pred[t], bins=None) for t in EPI_TRACKS) / len(EPI_TRACKS)
 
 
+def _check_remat_with_prior(model) -> None:
+    """TensorFlow cannot differentiate a rematerialised (recompute_grad) trunk twice, as the FFT prior needs."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        raise InvalidInputError(
+            f"{model.name}: remat=True cannot train with the FFT prior on TensorFlow (the prior needs second "
+            "derivatives, which tf.recompute_grad does not support). Build the model with remat=False, or train "
+            "on the JAX backend (KERAS_BACKEND=jax)."
+        )
+
+
 def objective(model, upstream_compat: bool) -> Objective:
     """The training objective of `model`'s family (see the module table)."""
     from .models.losses import FFT_CUTOFF_BASE, FFT_CUTOFF_E2E
 
     fft = bool(getattr(model, "fft_prior", False))
+    if fft and getattr(model, "remat", False):
+        _check_remat_with_prior(model)
     if is_multitask(model):
-        prior = functools.partial(fourier_prior_term, upstream_compat=upstream_compat, output="dnase",
+        prior = functools.partial(forward_with_fourier_prior, output="dnase",
                                   cutoff=FFT_CUTOFF_E2E) if fft else None
         view = training_view(model, upstream_compat, ("cage", *EPI_TRACKS), _e2e_loss, prior, task_weight=True)
         return Objective(view, metrics={"cage": [_nll_metric()]}, monitor="val_cage_nll",
                          callbacks=[task_weight_callback()])
     if is_base(model):
-        prior = functools.partial(fourier_prior_term, upstream_compat=upstream_compat, output="bottleneck",
+        prior = functools.partial(forward_with_fourier_prior, output="bottleneck",
                                   cutoff=FFT_CUTOFF_BASE, pool_batch=True) if fft else None
         view = training_view(model, upstream_compat, EPI_TRACKS, _base_loss, prior)
         return Objective(view, metrics={t: [_nll_metric(bins=None)] for t in EPI_TRACKS})

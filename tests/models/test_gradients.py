@@ -1,4 +1,9 @@
-"""Gradients reach every trainable weight (training mode: dropout and BatchNorm on)."""
+"""Gradients reach every trainable weight (training mode: dropout and BatchNorm on).
+
+TensorFlow keeps a process's peak memory for reuse, so the gradients are taken in a
+`tf.function` (which frees each activation after its last use) rather than eagerly: an
+eager 6 Mb e2e gradient peaks at 14 GB and left a pytest-xdist worker that large.
+"""
 from __future__ import annotations
 
 import keras
@@ -7,6 +12,8 @@ import pytest
 
 from graphreg_zoo.models import EpiCNN, EpiGraphReg, SeqGraphRegE2E
 from graphreg_zoo.models.losses import poisson_nll
+from graphreg_zoo.training import set_frozen_batchnorm
+from tests.conftest import HEAVY
 
 pytestmark = pytest.mark.backend
 
@@ -16,9 +23,13 @@ def _weight_gradients(model, inputs, target):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        with tf.GradientTape() as tape:
-            loss = poisson_nll(target, model(inputs, training=True)["cage"])
-        return [np.asarray(g) for g in tape.gradient(loss, model.trainable_variables)]
+        @tf.function
+        def gradients():
+            with tf.GradientTape() as tape:
+                loss = poisson_nll(target, model(inputs, training=True)["cage"])
+            return tape.gradient(loss, model.trainable_variables)
+
+        return [np.asarray(g) for g in gradients()]
     if backend == "jax":
         import jax
 
@@ -48,9 +59,12 @@ def test_every_trainable_weight_gets_a_gradient(cls, rng):
         assert np.any(grad != 0), f"no gradient reaches {variable.path}"
 
 
+@HEAVY
 def test_e2e_graph_weights_get_gradients(rng):
-    """The e2e CAGE loss reaches the sequence trunk through the chunk reshapes."""
+    """The e2e CAGE loss reaches the sequence trunk through the chunk reshapes, trained as the
+    engine trains it (frozen BatchNorm statistics: 5 GB instead of 7 GB with batch statistics)."""
     model = SeqGraphRegE2E(seed=0)
+    set_frozen_batchnorm(model, True)
     seq = np.eye(4, dtype="float32")[rng.integers(0, 4, size=6_000_000)][None]
     a = (rng.random((1, 1200, 1200)) < 0.02).astype("float32")
     a = np.maximum(a, a.transpose(0, 2, 1)) * (1 - np.eye(1200, dtype="float32"))
