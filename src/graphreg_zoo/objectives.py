@@ -102,8 +102,8 @@ Prior = Callable[[Any, dict, Any], Any]  # (model, inputs, training) -> (outputs
 def training_view(model, upstream_compat: bool, heads: tuple[str, ...], loss: Loss, prior: Prior | None = None,
                   task_weight: bool = False):
     """A Keras model over `model` that returns only `heads` and computes `loss` itself (plus
-    `prior`, computed from the same forward pass, in training steps). With `task_weight` it holds the e2e CAGE weight variable
-    `cage_weight` that `task_weight_callback` sets every epoch."""
+    `prior`, computed from the same forward pass, in training steps). With `task_weight` it holds
+    the e2e CAGE weight variable `cage_weight` that `task_weight_callback` sets every epoch."""
     import keras
 
     class TrainingView(keras.Model):
