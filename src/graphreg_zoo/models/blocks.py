@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import keras
 
-from .layers import BatchNorm, GraphAttention, MergeChunks, StackAttention
+from .layers import BatchNorm, Conv1D, GraphAttention, MergeChunks, StackAttention
 
 
 class Builder:
@@ -49,7 +49,7 @@ class Builder:
 
     # -- single layers -------------------------------------------------------
     def conv(self, x, filters: int, kernel: int, *, dilation: int = 1, activation: str = "relu"):
-        layer = keras.layers.Conv1D(
+        layer = Conv1D(
             filters, kernel, padding="same", dilation_rate=dilation, activation=activation, name=self.name("conv1d"),
             dtype="float32" if activation == "exponential" else self.precision,
         )
