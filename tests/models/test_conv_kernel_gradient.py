@@ -2,6 +2,8 @@
 computes the kernel gradient as matrix products, and uses them only where it should."""
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -14,11 +16,12 @@ pytestmark = pytest.mark.backend
 
 
 def _models(length: int, channels: int, filters: int, kernel: int):
-    """A model on our Conv1D and one on Keras', with the same random weights."""
+    """A model on our Conv1D with the matrix-product kernel gradient and one on Keras' Conv1D,
+    with the same random weights."""
     models = []
-    for layer_class in (Conv1D, keras.layers.Conv1D):
+    for make in (functools.partial(Conv1D, kernel_gradient="matmul"), keras.layers.Conv1D):
         inputs = keras.Input((length, channels), name="x")
-        layer = layer_class(filters, kernel, padding="same", activation="relu", name="conv")
+        layer = make(filters, kernel, padding="same", activation="relu", name="conv")
         models.append(keras.Model({"x": inputs}, {"y": layer(inputs)}))
     rng = np.random.default_rng(kernel)
     weights = [rng.normal(scale=0.1, size=w.shape).astype("float32") for w in models[1].get_weights()]
@@ -79,7 +82,7 @@ def _kernel_gradient_ops(model, x) -> set[str]:
     pytest.skip("no graph inspection for this backend")
 
 
-def test_the_models_kernel_gradient_is_matrix_products_not_the_backend_filter_gradient():
+def test_the_kernel_gradient_is_matrix_products_not_the_backend_filter_gradient():
     ours, reference = _models(5000, 64, 8, 3)
     x = np.ones((1, 5000, 64), "float32")
     ours_ops, reference_ops = _kernel_gradient_ops(ours, x), _kernel_gradient_ops(reference, x)
@@ -90,6 +93,12 @@ def test_the_models_kernel_gradient_is_matrix_products_not_the_backend_filter_gr
         assert "dot_general" in ours_ops and "dot_general" not in reference_ops
 
 
+def test_auto_uses_the_products_on_tensorflow_only():
+    layer = Conv1D(8, 3, padding="same")
+    layer.build((None, 5000, 64))
+    assert layer.matmul_kernel_gradient == (keras.backend.backend() == "tensorflow")
+
+
 @pytest.mark.parametrize("length,channels,kwargs", [
     (4999, 64, {}),  # too short
     (5000, 32, {}),  # too few channels
@@ -97,13 +106,19 @@ def test_the_models_kernel_gradient_is_matrix_products_not_the_backend_filter_gr
     (5000, 64, {"kernel_size": 21}),
     (None, 64, {}),  # length unknown when built
 ])
-def test_backend_kernel_gradient_elsewhere(length, channels, kwargs):
+def test_auto_keeps_the_backend_kernel_gradient_elsewhere(length, channels, kwargs):
     layer = Conv1D(8, **{"kernel_size": 3, **kwargs}, padding="same")
     layer.build((None, length, channels))
     assert not layer.matmul_kernel_gradient
 
 
+def test_matmul_needs_a_stride_1_same_convolution():
+    layer = Conv1D(8, 3, padding="valid", kernel_gradient="matmul")
+    with pytest.raises(ValueError, match="'same' padding"):
+        layer.build((None, 5000, 64))
+
+
 def test_our_conv1d_serialises():
-    layer = Conv1D(8, 3, padding="same", name="conv1d_7")
+    layer = Conv1D(8, 3, padding="same", name="conv1d_7", kernel_gradient="backend")
     restored = keras.layers.deserialize(keras.layers.serialize(layer))
     assert type(restored) is Conv1D and restored.get_config() == layer.get_config()

@@ -261,27 +261,42 @@ def same_conv_with_matmul_kernel_gradient(x, kernel):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Conv1D(keras.layers.Conv1D):
-    """Keras' Conv1D with a faster training step on long, wide inputs.
+    """Keras' Conv1D with a faster training step on long, wide inputs on TensorFlow.
 
-    Where it pays (stride 1, no dilation, `same` padding, kernel <= `MAX_KERNEL`, at least
-    `MIN_CHANNELS` input channels over at least `MIN_LENGTH` positions, all known when the
-    layer is built) the kernel gradient is computed by `same_conv_with_matmul_kernel_gradient`.
-    Same weights, names and values as keras.layers.Conv1D; measured per shape in
-    docs/performance.md (e.g. Epi-GraphReg's 128 -> 128 conv over 30,000 bins: 38 -> 18 ms).
+    Args:
+        kernel_gradient: "auto" (default), "matmul" or "backend". With "matmul" the kernel
+            gradient is computed by `same_conv_with_matmul_kernel_gradient` (stride 1, no dilation,
+            `same` padding only); "auto" does so where it pays: on the TensorFlow backend (oneDNN's
+            filter gradient; XLA's, on JAX, is faster than the products), kernel <= `MAX_KERNEL`,
+            at least `MIN_CHANNELS` input channels over at least `MIN_LENGTH` positions, all known
+            when the layer is built. Other arguments as keras.layers.Conv1D.
+
+    Same weights, names and values as keras.layers.Conv1D; timings in docs/performance.md
+    (e.g. Epi-GraphReg's 128 -> 128 conv over 30,000 bins: 38 -> 18 ms).
     """
 
     MIN_CHANNELS = 64
     MIN_LENGTH = 5000
     MAX_KERNEL = 5
 
+    def __init__(self, *args, kernel_gradient: str = "auto", **kwargs):
+        super().__init__(*args, **kwargs)
+        if kernel_gradient not in ("auto", "matmul", "backend"):
+            raise ValueError(f"kernel_gradient must be 'auto', 'matmul' or 'backend', not {kernel_gradient!r}")
+        self.kernel_gradient = kernel_gradient
+        self.matmul_kernel_gradient = False
+
     def build(self, input_shape):
         super().build(input_shape)
         length, channels = input_shape[1], input_shape[-1]
-        self.matmul_kernel_gradient = (
-            self.strides == (1,) and self.dilation_rate == (1,) and self.padding == "same"
-            and self.data_format == "channels_last" and self.kernel_size[0] <= self.MAX_KERNEL
-            and channels >= self.MIN_CHANNELS and length is not None and length >= self.MIN_LENGTH
-        )
+        possible = (self.strides == (1,) and self.dilation_rate == (1,) and self.padding == "same"
+                    and self.data_format == "channels_last")
+        pays = (keras.backend.backend() == "tensorflow" and self.kernel_size[0] <= self.MAX_KERNEL
+                and channels >= self.MIN_CHANNELS and length is not None and length >= self.MIN_LENGTH)
+        if self.kernel_gradient == "matmul" and not possible:
+            raise ValueError(f"{self.name}: kernel_gradient='matmul' needs stride 1, no dilation and 'same' padding")
+        self.matmul_kernel_gradient = possible and (self.kernel_gradient == "matmul" or
+                                                    (self.kernel_gradient == "auto" and pays))
 
     def call(self, inputs):
         if self.matmul_kernel_gradient:  # the generic convolution layer's call, which uses convolution_op
@@ -290,6 +305,9 @@ class Conv1D(keras.layers.Conv1D):
 
     def convolution_op(self, inputs, kernel):
         return same_conv_with_matmul_kernel_gradient(inputs, kernel)
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_gradient": self.kernel_gradient}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
