@@ -91,3 +91,30 @@ def test_extreme_pool_gradient_shares_ties_like_autodiff():
     want = input_gradients(model(reference), {"x": x}, "x", target)["x"]
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(got[:, :3].sum(axis=1), weights[:, 0])  # a tied window passes its gradient on once
+
+
+def test_rematerialised_block_trains_identically():
+    """`remat=True` recomputes the pooled block in the backward pass: the same values, input gradients
+    and weight updates (frozen statistics, as the engine trains)."""
+    rng = np.random.default_rng(3)
+    weights = _pair(rng)[0].get_weights()
+    x = rng.normal(size=(2, 100, 6)).astype("float32")
+    y = rng.normal(size=(2, 20, 6)).astype("float32")
+    results = []
+    for remat in (False, True):
+        layer = BatchNorm(epsilon=1e-3, relu_input=True, pool_size=5, remat=remat, name="bn")
+        inputs = keras.Input((100, 6), name="x")
+        model = keras.Model({"x": inputs}, {"y": layer(inputs)})
+        layer.set_weights(weights)
+        layer.frozen_statistics = True
+        gradient = input_gradients(model, {"x": x}, "x", lambda outputs: ops.sum(outputs["y"] * y))["x"]
+        model.compile(optimizer=keras.optimizers.SGD(1.0), loss={"y": "mse"})
+        model.train_on_batch({"x": x}, {"y": y})
+        results.append((np.asarray(model({"x": x})["y"]), gradient, layer.get_weights()))
+    (plain_y, plain_grad, plain_w), (remat_y, remat_grad, remat_w) = results
+    np.testing.assert_allclose(remat_y, plain_y, rtol=1e-6)
+    np.testing.assert_allclose(remat_grad, plain_grad, rtol=1e-6)
+    for got, want in zip(remat_w, plain_w):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert any(np.any(w != w0) for w, w0 in zip(plain_w, weights))  # gamma and beta trained
+    assert BatchNorm.from_config(layer.get_config()).remat

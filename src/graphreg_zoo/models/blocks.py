@@ -55,35 +55,38 @@ class Builder:
         )
         return layer(x)
 
-    def bn(self, x, *, relu_input: bool = False, pool: int | None = None):
-        """BatchNorm; with `relu_input` / `pool` it also applies the ReLU before and the max pool after it."""
-        return BatchNorm(momentum=0.99, epsilon=1e-3, relu_input=relu_input, pool_size=pool,
+    def bn(self, x, *, relu_input: bool = False, pool: int | None = None, remat: bool = False):
+        """BatchNorm; with `relu_input` / `pool` it also applies the ReLU before and the max pool after it
+        (recomputed in the backward pass with `remat`)."""
+        return BatchNorm(momentum=0.99, epsilon=1e-3, relu_input=relu_input, pool_size=pool, remat=remat,
                          name=self.name("batch_normalization"), dtype=self.precision)(x)
 
     def drop(self, x):
         return keras.layers.Dropout(self.dropout_rate, name=self.name("dropout"), dtype=self.precision)(x)
 
     # -- blocks ----------------------------------------------------------------
-    def conv_bn(self, x, filters: int, kernel: int, *, pool: int | None = None, dropout: bool = True):
+    def conv_bn(self, x, filters: int, kernel: int, *, pool: int | None = None, dropout: bool = True,
+                remat: bool = False):
         """[Dropout ->] Conv1D(ReLU) -> BatchNorm [-> MaxPool].
 
         With a pool, the ReLU and the pool run inside the BatchNorm layer, which pools before
         normalising when it may (see `layers.BatchNorm`): the same values, less memory traffic.
+        With `remat` the pooled block recomputes its intermediates in the backward pass.
         """
         if dropout:
             x = self.drop(x)
         if pool:
-            return self.bn(self.conv(x, filters, kernel, activation=None), relu_input=True, pool=pool)
+            return self.bn(self.conv(x, filters, kernel, activation=None), relu_input=True, pool=pool, remat=remat)
         return self.bn(self.conv(x, filters, kernel))
 
-    def trunk(self, x, stages, *, undropped: int = 1):
+    def trunk(self, x, stages, *, undropped: int = 1, remat: bool = False):
         """Conv-pool trunk: `stages` is a list of (filters, kernel, pool or None).
 
         The first `undropped` stages have no Dropout before their conv (1 in every
-        GraphReg model except the e2e sequence trunk, which has 2).
+        GraphReg model except the e2e sequence trunk, which has 2). `remat` as in `conv_bn`.
         """
         for i, (filters, kernel, pool) in enumerate(stages):
-            x = self.conv_bn(x, filters, kernel, pool=pool, dropout=i >= undropped)
+            x = self.conv_bn(x, filters, kernel, pool=pool, dropout=i >= undropped, remat=remat)
         return x
 
     def dilated_stack(self, x, n_blocks: int, filters: int = 64):

@@ -128,13 +128,12 @@ class SeqCNN(GraphRegModel):
 def _e2e_sequence_trunk(b: Builder, remat: bool = False):
     """(B, 6e6, 4) -> chunks (B*60, 1e5, 4) -> bottleneck chunks and the 3 epi heads.
 
-    With `remat`, the base-pair-resolution trunk recomputes its activations in the
-    backward pass instead of keeping them (gradient checkpointing).
+    With `remat`, the pooled blocks of the base-pair-resolution trunk recompute their
+    intermediates in the backward pass instead of keeping them (gradient checkpointing).
     """
     sequence = keras.Input((WINDOW_BP, 4), name="sequence")
     chunks = SplitChunks(CHUNK_BP, name="split_chunks")(sequence)
-    with keras.RematScope(mode="activations" if remat else None):  # the ReLU convs; BN stays as is
-        h = b.trunk(chunks, E2E_TRUNK, undropped=2)
+    h = b.trunk(chunks, E2E_TRUNK, undropped=2, remat=remat)
     heads = b.epi_heads(b.dilated_stack(h, 6), 3, EPI_TRACKS, n_chunks=N_CHUNKS)
     bottleneck = MergeChunks(N_CHUNKS, name="bottleneck")(h)
     return sequence, h, heads, bottleneck
