@@ -235,9 +235,9 @@ def same_conv_with_matmul_kernel_gradient(x, kernel):
     as one matrix product per tap, ``dK[k] = X_k^T dY`` with ``X_k`` the input shifted by tap k.
 
     The values and the input gradient are the backend's own convolution and transposed
-    convolution. On long inputs with many channels the backends' own filter gradient (oneDNN on
-    TensorFlow) runs at a quarter of the machine's speed: for the Seq-CNN base's 256 -> 128 conv
-    over 4 x 50 kb it takes 1.1 s, the products 0.3 s.
+    convolution. On TensorFlow, oneDNN's filter gradient of long inputs with many channels runs
+    at a quarter of the machine's speed: for the Seq-CNN base's 256 -> 128 conv over 4 x 50 kb
+    it takes 1.1 s, the products 0.3 s.
     """
 
     @ops.custom_gradient
