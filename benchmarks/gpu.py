@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 CASES = [
     ("epi_predict", 1, {}), ("epi_predict", 16, {}), ("epi_train", 1, {}),
@@ -31,30 +30,24 @@ def _peak_gb() -> float:
 def run_case(task: str, batch: int, options: dict) -> dict:
     import keras
     import numpy as np
+    from _workload import adjacency, counts, epigenome, median_seconds, one_hot
 
     from graphreg_zoo.models import EpiGraphReg, SeqGraphRegE2E
     from graphreg_zoo.objectives import poisson_loss_class
 
     rng = np.random.default_rng(0)
-    adjacency = (rng.random((batch, 1200, 1200)) < 0.01).astype("float32")
-    cage = rng.poisson(3, size=(batch, 1200)).astype("float32")
+    graph = adjacency(rng, batch)
+    cage = counts(rng, (batch, 1200))
     if task.startswith("epi"):
         model = EpiGraphReg()
-        x = {"epigenome": rng.gamma(0.5, 2, size=(batch, 60000, 3)).astype("float32"), "adjacency": adjacency}
+        x = {"epigenome": epigenome(rng, batch), "adjacency": graph}
     else:
         model = SeqGraphRegE2E(**options)
-        seq = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(batch, 6_000_000))]
-        x = {"sequence": seq, "adjacency": adjacency}
+        x = {"sequence": one_hot(rng, batch, 6_000_000), "adjacency": graph}
     model.compile(optimizer=keras.optimizers.Adam(2e-4), loss={"cage": poisson_loss_class()()}, jit_compile=True)
     fn = (lambda: model.predict_on_batch(x)) if task.endswith("predict") else (
         lambda: model.train_on_batch(x, {"cage": cage}))
-    fn()
-    times = []
-    for _ in range(10):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    seconds = float(np.median(times))
+    seconds = median_seconds(fn, 10)
     return {"task": task, "batch": batch, **options, "seconds_per_step": seconds,
             "windows_per_s": batch / seconds, "peak_device_gb": _peak_gb()}
 

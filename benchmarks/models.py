@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("models_results.json")
@@ -26,20 +25,19 @@ MODES = ("eager", "compiled", "xla")
 
 def _inputs(name: str, batch: int):
     import numpy as np
+    from _workload import adjacency, counts, epigenome, one_hot
 
     rng = np.random.default_rng(0)
-    adjacency = (rng.random((batch, 1200, 1200)) < 0.01).astype("float32")
+    graph = adjacency(rng, batch)
     if name.startswith("epi"):
-        x = {"epigenome": rng.gamma(0.5, 2, size=(batch, 60000, 3)).astype("float32")}
+        x = {"epigenome": epigenome(rng, batch)}
         if name == "epi_graphreg":
-            x["adjacency"] = adjacency
-        return x, {"cage": rng.poisson(3, size=(batch, 1200)).astype("float32")}
+            x["adjacency"] = graph
+        return x, {"cage": counts(rng, (batch, 1200))}
     if name == "seq_cnn_base":
-        seq = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(4 * batch, 100_000))]
-        target = rng.poisson(3, size=(4 * batch, 1000)).astype("float32")
-        return {"sequence": seq}, {"h3k4me3": target, "h3k27ac": target, "dnase": target}
-    seq = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(batch, 6_000_000))]
-    return {"sequence": seq, "adjacency": adjacency}, {"cage": rng.poisson(3, size=(batch, 1200)).astype("float32")}
+        target = counts(rng, (4 * batch, 1000))
+        return {"sequence": one_hot(rng, 4 * batch, 100_000)}, {"h3k4me3": target, "h3k27ac": target, "dnase": target}
+    return {"sequence": one_hot(rng, batch, 6_000_000), "adjacency": graph}, {"cage": counts(rng, (batch, 1200))}
 
 
 def _model(name: str):
@@ -49,26 +47,15 @@ def _model(name: str):
             "seq_graphreg_e2e": SeqGraphRegE2E}[name]()
 
 
-def _median_time(fn, repeats: int) -> float:
-    import numpy as np
-
-    fn()  # warm-up / compile
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
     """Run in a subprocess: one model, one mode, one task ('forward' or 'train')."""
     import resource
 
     import keras
 
-    from graphreg_zoo.objectives import poisson_loss_class
+    from _workload import median_seconds
 
+    from graphreg_zoo.objectives import poisson_loss_class
     from graphreg_zoo.training import set_frozen_batchnorm
 
     model = _model(name)
@@ -84,7 +71,7 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
         if mode == "eager":
             model.run_eagerly = True
         fn = lambda: model.train_on_batch(x, y)  # noqa: E731
-    seconds = _median_time(fn, repeats) / batch
+    seconds = median_seconds(fn, repeats) / batch
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     return {"model": name, "mode": mode, "task": task, "batch": batch, "backend": keras.backend.backend(),
             "seconds_per_window": seconds, "peak_rss_gb": rss_gb}

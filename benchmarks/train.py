@@ -70,18 +70,15 @@ def engine_epoch(cell, chroms, precision: str) -> float:
 def _step_data(family: str):
     """One training batch: a 6 Mb window for the e2e model, 4 x 100 kb chunks for the Seq-CNN base."""
     import numpy as np
+    from _workload import adjacency, counts, one_hot
 
     from graphreg_zoo.geometry import EPI_TRACKS
 
     rng = np.random.default_rng(0)
     if family == "base":
-        x = {"sequence": np.eye(4, dtype="float32")[rng.integers(0, 4, size=(4, 100_000))]}
-        return x, {t: rng.poisson(2, size=(4, 1000)).astype("float32") for t in EPI_TRACKS}
-    x = {"sequence": np.eye(4, dtype="float32")[rng.integers(0, 4, size=(1, 6_000_000))],
-         "adjacency": (rng.random((1, 1200, 1200)) < 0.01).astype("float32")}
-    y = {"cage": rng.poisson(3, size=(1, 1200)).astype("float32"),
-         **{t: rng.poisson(2, size=(1, 60_000)).astype("float32") for t in EPI_TRACKS}}
-    return x, y
+        return {"sequence": one_hot(rng, 4, 100_000)}, {t: counts(rng, (4, 1000), 2.0) for t in EPI_TRACKS}
+    x = {"sequence": one_hot(rng, 1, 6_000_000), "adjacency": adjacency(rng, 1)}
+    return x, {"cage": counts(rng, (1, 1200)), **{t: counts(rng, (1, 60_000), 2.0) for t in EPI_TRACKS}}
 
 
 def objective_step(family: str, precision: str, remat: bool, upstream_compat: bool, fft: bool) -> dict:
@@ -91,6 +88,7 @@ def objective_step(family: str, precision: str, remat: bool, upstream_compat: bo
     import resource
 
     import keras
+    from _workload import median_seconds
 
     from graphreg_zoo.models import SeqCNNBase, SeqGraphRegE2E
     from graphreg_zoo.objectives import objective
@@ -104,14 +102,9 @@ def objective_step(family: str, precision: str, remat: bool, upstream_compat: bo
     set_frozen_batchnorm(model, True)
     goal = objective(model, upstream_compat)
     goal.trainee.compile(optimizer=keras.optimizers.Adam(2e-4), loss=goal.loss, metrics=goal.metrics)
-    goal.trainee.train_on_batch(x, y)
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        goal.trainee.train_on_batch(x, y)
-        times.append(time.perf_counter() - start)
+    seconds = median_seconds(lambda: goal.trainee.train_on_batch(x, y), 3)
     return {"family": family, "precision": precision, "remat": remat, "upstream_compat": upstream_compat,
-            "fft": fft, "seconds": sorted(times)[1],
+            "fft": fft, "seconds": seconds,
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
 
 
