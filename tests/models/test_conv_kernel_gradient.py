@@ -11,6 +11,7 @@ from keras import ops
 
 from graphreg_zoo.models.autodiff import input_gradients
 from graphreg_zoo.models.layers import Conv1D
+from tests._sgd import sgd_step
 
 pytestmark = pytest.mark.backend
 
@@ -46,12 +47,7 @@ def test_matmul_kernel_gradient_matches_keras_conv1d(length, channels, filters, 
 
     # kernel and bias gradients: one SGD step with learning rate 1 moves each weight by minus its gradient
     y = rng.normal(size=(2, length, filters)).astype("float32")
-    updates = []
-    for model in (ours, reference):
-        start = model.get_weights()
-        model.compile(optimizer=keras.optimizers.SGD(1.0), loss={"y": "mse"})
-        model.train_on_batch({"x": x}, {"y": y})
-        updates.append([w - w0 for w, w0 in zip(model.get_weights(), start)])
+    updates = [sgd_step(model, {"x": x}, {"y": y}, loss={"y": "mse"})[1] for model in (ours, reference)]
     for got, want in zip(*updates):
         assert np.any(want != 0)
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
@@ -142,10 +138,7 @@ def test_second_derivatives_through_the_products_match_keras_conv1d():
         hidden = make(8, 3, padding="same", activation="relu", name="conv")(inputs)
         rate = keras.layers.Conv1D(1, 1, activation="exponential", name="head")(hidden)
         model = keras.Model({"sequence": inputs}, {"hidden": hidden, "dnase": keras.layers.Reshape((-1,))(rate)})
-        start = [w.copy() for w in model.get_weights()]
         view = training_view(model, True, ("dnase",), loss, prior)
-        view.compile(optimizer=keras.optimizers.SGD(0.1))
-        view.train_on_batch({"sequence": x}, {"dnase": y})
-        updates.append([w - w0 for w, w0 in zip(model.get_weights(), start)])
+        updates.append(sgd_step(view, {"sequence": x}, {"dnase": y}, weights_of=model, learning_rate=0.1)[1])
     for got, want in zip(*updates):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
