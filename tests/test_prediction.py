@@ -29,6 +29,35 @@ def constant_model(value: float, name: str = "constant"):
     return keras.Model({"epigenome": epigenome, "adjacency": adjacency}, {"cage": cage}, name=name)
 
 
+@pytest.mark.backend
+def test_graph_attention_models_predict_with_xla_on_tensorflow():
+    """Epi-GraphReg asks for XLA at inference (Keras' "auto" turns it off on a CPU-only TensorFlow),
+    Epi-CNN does not; either way the compiled forward equals the eager one, and no warning reaches
+    the user where XLA must fall back (op determinism, switched on by a training run)."""
+    import keras
+
+    from graphreg_zoo.models import EpiCNN, EpiGraphReg
+    from graphreg_zoo.prediction import compile_for_inference, forward_cage
+
+    xla_possible = True
+    if keras.backend.backend() == "tensorflow":
+        from tensorflow.python.framework.config import is_op_determinism_enabled
+
+        xla_possible = not is_op_determinism_enabled()
+    rng = np.random.default_rng(0)
+    inputs = {"epigenome": rng.gamma(0.5, 2, size=(2, WINDOW_NODES * 50, 3)).astype("float32"),
+              "adjacency": (rng.random((2, WINDOW_NODES, WINDOW_NODES)) < 0.01).astype("float32")}
+    for model, wants_xla in ((EpiGraphReg(seed=0), True), (EpiCNN(), False)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile_for_inference(model)
+        on_jax = keras.backend.backend() == "jax"
+        assert bool(model.jit_compile) == (on_jax or (wants_xla and xla_possible))
+        x = {k: inputs[k] for k in ([i.name for i in model.inputs])}
+        np.testing.assert_allclose(forward_cage(model, x), np.asarray(model(x, training=False)["cage"]),
+                                   rtol=1e-4, atol=1e-6)
+
+
 def test_stitching_equals_the_middles_of_the_windows(synth_cell):
     from graphreg_zoo.models import EpiGraphReg
 

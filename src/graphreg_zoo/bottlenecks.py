@@ -27,14 +27,13 @@ def needs_bottleneck(names: list[str]) -> bool:
 
 def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
     """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk."""
-    from .prediction import input_names
+    from .prediction import compile_for_inference, input_names
 
     if base is None:
         raise InvalidInputError("this model reads a Seq-CNN base bottleneck: pass base= the Seq-CNN base of its fold")
     name, chunk = input_names(base)[0], base.inputs[0].shape[1]
     chunks = np.asarray(sequence, dtype="float32").reshape(-1, chunk, 4)
-    if not getattr(base, "compiled", False):
-        base.compile(jit_compile="auto")
+    compile_for_inference(base)
     parts = [np.asarray(base.predict_on_batch({name: chunks[i : i + BASE_CHUNK_BATCH]})["bottleneck"])
              for i in range(0, len(chunks), BASE_CHUNK_BATCH)]
     return np.concatenate(parts).reshape(-1, parts[0].shape[-1])

@@ -71,10 +71,24 @@ def _routed(model, chrom: str) -> tuple[list[Any], str]:
     return [model], getattr(model, "name", "model")
 
 
+def compile_for_inference(model) -> None:
+    """Compile `model` for `predict_on_batch` unless it is compiled: with XLA on TensorFlow where the
+    model asks for it (`xla_inference`), else as Keras decides (jit on JAX, graph mode on TensorFlow
+    without a GPU). Where XLA cannot run (TensorFlow's op determinism, which training turns on),
+    Keras falls back to graph mode; its warning about that is not passed on."""
+    if getattr(model, "compiled", False):
+        return
+    import keras
+
+    xla = getattr(model, "xla_inference", False) and keras.backend.backend() == "tensorflow"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
+        model.compile(jit_compile=True if xla else "auto")
+
+
 def forward_cage(model, inputs: dict) -> np.ndarray:
-    """CAGE for a batch through the model's compiled (XLA/jit) predict function."""
-    if not getattr(model, "compiled", False):
-        model.compile(jit_compile="auto")
+    """CAGE for a batch through the model's compiled predict function."""
+    compile_for_inference(model)
     return np.asarray(model.predict_on_batch(inputs)["cage"])
 
 
@@ -293,5 +307,5 @@ def write_bigwig(results: list[ChromPrediction], path: str | os.PathLike, chrom_
     return path
 
 
-__all__ = ["predict", "predict_nodes", "forward_cage", "input_names", "predict_chromosome", "gene_table", "check_compatibility",
+__all__ = ["predict", "predict_nodes", "compile_for_inference", "forward_cage", "input_names", "predict_chromosome", "gene_table", "check_compatibility",
            "write_table", "write_bigwig", "ChromPrediction"]

@@ -379,10 +379,10 @@ def base_metrics(model, cell, chroms: list[str], config: TrainConfig | None = No
     """A Seq-CNN base on the training chunks of `chroms`: per track the mean Poisson NLL (all bins)
     and the Pearson R of log2(x + 1) of predicted and observed 100 bp coverage."""
     from .models.losses import poisson_nll
+    from .prediction import compile_for_inference
 
     data = _chunk_dataset(cell, chroms, None, config or TrainConfig())
-    if not getattr(model, "compiled", False):
-        model.compile(jit_compile="auto")
+    compile_for_inference(model)
     pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for i in range(len(data)):
         inputs, targets = data[i]

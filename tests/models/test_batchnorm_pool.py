@@ -14,14 +14,15 @@ from tests._sgd import sgd_step
 pytestmark = pytest.mark.backend
 
 
-def _pair(rng, channels: int = 6, pool: int = 5):
-    """The fused layer and a reference Keras BatchNormalization with the same weights (gamma of both signs)."""
+def _pair(rng, channels: int = 6, pool: int = 5, negative: int = 3):
+    """The fused layer and a reference Keras BatchNormalization with the same weights; the first
+    `negative` gammas are negative (decreasing channels: their max becomes a min)."""
     fused = BatchNorm(epsilon=1e-3, relu_input=True, pool_size=pool)
     plain = keras.layers.BatchNormalization(epsilon=1e-3)
     fused.build((None, None, channels))
     plain.build((None, None, channels))
-    gamma = rng.normal(size=channels).astype("float32")
-    gamma[:3] = -np.abs(gamma[:3])  # half the channels decreasing: the max must become a min
+    gamma = np.abs(rng.normal(size=channels)).astype("float32")
+    gamma[:negative] *= -1
     weights = [gamma, rng.normal(size=channels).astype("float32"), rng.normal(size=channels).astype("float32"),
                rng.uniform(0.5, 2.0, size=channels).astype("float32")]
     fused.set_weights(weights)
@@ -34,10 +35,11 @@ def _reference(plain, x, pool: int, training: bool):
     return keras.layers.MaxPooling1D(pool)(y)
 
 
+@pytest.mark.parametrize("negative", [3, 0], ids=["mixed-signs", "all-max"])
 @pytest.mark.parametrize("mode", ["inference", "frozen", "batch"])
-def test_fused_block_matches_relu_bn_pool(mode):
+def test_fused_block_matches_relu_bn_pool(mode, negative):
     rng = np.random.default_rng(0)
-    fused, plain = _pair(rng)
+    fused, plain = _pair(rng, negative=negative)
     fused.frozen_statistics = mode == "frozen"
     training = mode != "inference"
     x = rng.normal(size=(2, 103, 6)).astype("float32")  # 103: the remainder is dropped as `valid` padding
@@ -47,9 +49,10 @@ def test_fused_block_matches_relu_bn_pool(mode):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_fused_block_gradients_match():
+@pytest.mark.parametrize("negative", [3, 0], ids=["mixed-signs", "all-max"])
+def test_fused_block_gradients_match(negative):
     rng = np.random.default_rng(1)
-    fused, plain = _pair(rng)
+    fused, plain = _pair(rng, negative=negative)
     x = rng.normal(size=(1, 100, 6)).astype("float32")
 
     def model(layer_fn):
@@ -63,14 +66,15 @@ def test_fused_block_gradients_match():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
-def test_extreme_pool_gradient_shares_ties_like_autodiff():
+@pytest.mark.parametrize("take_max", [[True, False, True, False], [True] * 4], ids=["max-and-min", "all-max"])
+def test_extreme_pool_gradient_shares_ties_like_autodiff(take_max):
     """Ties (zero padding makes the conv output exactly its bias) share the gradient equally."""
     from graphreg_zoo.models.layers import extreme_pool
 
     rng = np.random.default_rng(2)
     x = np.round(rng.normal(size=(2, 12, 4)), 1).astype("float32")
     x[:, :6] = 0.5  # whole windows of ties
-    take_max = np.array([True, False, True, False])
+    take_max = np.array(take_max)
     weights = rng.normal(size=(2, 4, 4)).astype("float32")
 
     def reference(t):

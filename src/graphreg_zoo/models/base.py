@@ -18,6 +18,10 @@ class GraphRegModel(keras.Model):
 
     input_kind = "epigenome"
     _config_keys: tuple[str, ...] = ()
+    # Predict with XLA on TensorFlow (Keras' "auto" turns it off without a GPU). It pays for the
+    # graph-attention models on 100 bp features (fused attention: 1.35-1.4x per window on CPU), not
+    # for the convolution-bound ones (docs/performance.md).
+    xla_inference = False
 
     @classmethod
     def resolve_data_spec(cls, data_spec: dict | None) -> dict:
