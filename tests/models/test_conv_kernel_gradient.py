@@ -31,22 +31,23 @@ def _models(length: int, channels: int, filters: int, kernel: int):
     return models
 
 
-@pytest.mark.parametrize("length,channels,filters,kernel", [(5000, 64, 16, 3), (5003, 64, 8, 5), (5000, 64, 4, 1)])
+@pytest.mark.parametrize("length,channels,filters,kernel",
+                         [(5000, 64, 16, 3), (5003, 64, 8, 5), (5000, 64, 4, 1), (5000, 64, 4, 4)])
 def test_matmul_kernel_gradient_matches_keras_conv1d(length, channels, filters, kernel):
     ours, reference = _models(length, channels, filters, kernel)
     assert ours.get_layer("conv").matmul_kernel_gradient
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(2, length, channels)).astype("float32")
+    x = rng.normal(size=(3, length, channels)).astype("float32")  # 3: two sequence boundaries
     np.testing.assert_allclose(np.asarray(ours({"x": x})["y"]), np.asarray(reference({"x": x})["y"]),
                                rtol=1e-5, atol=1e-5)
 
-    mix = rng.normal(size=(2, length, filters)).astype("float32")
+    mix = rng.normal(size=(3, length, filters)).astype("float32")
     target = lambda outputs: ops.sum(outputs["y"] * mix)  # noqa: E731
     np.testing.assert_allclose(input_gradients(ours, {"x": x}, "x", target)["x"],
                                input_gradients(reference, {"x": x}, "x", target)["x"], rtol=1e-4, atol=1e-5)
 
     # kernel and bias gradients: one SGD step with learning rate 1 moves each weight by minus its gradient
-    y = rng.normal(size=(2, length, filters)).astype("float32")
+    y = rng.normal(size=(3, length, filters)).astype("float32")
     updates = [sgd_step(model, {"x": x}, {"y": y}, loss={"y": "mse"})[1] for model in (ours, reference)]
     for got, want in zip(*updates):
         assert np.any(want != 0)
