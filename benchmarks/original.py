@@ -9,7 +9,7 @@ same step inside `tf.function`. The same loop then runs around our Keras 3 model
 family, so the two differ only in the network. Every (implementation, model, task, mode) runs in
 its own subprocess, `--runs` times, so each peak RSS is that configuration's alone.
 
-    pip install "tf_keras==$(python -c 'import tensorflow as t; print(t.__version__[:4])').*"
+    pip install "tf_keras==$(python -c 'import tensorflow as t; print(*t.__version__.split(".")[:2], sep=".")').*"
     python benchmarks/original.py [--model epi_cnn ...] [--runs 3] [--fixtures DIR]
 
 `seq_graphreg_e2e` is left out unless asked for: its eager train step needs about 10 GB.
