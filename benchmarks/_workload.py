@@ -1,4 +1,5 @@
-"""Synthetic model inputs and the timing loop shared by the model benchmarks (models, train, gpu)."""
+"""Synthetic model inputs, the models by benchmark name, and the timing loop shared by the model benchmarks
+(models, original, train, gpu)."""
 from __future__ import annotations
 
 import time
@@ -25,6 +26,15 @@ def epigenome(rng: np.random.Generator, batch: int) -> np.ndarray:
 def counts(rng: np.random.Generator, shape: tuple[int, ...], rate: float = 3.0) -> np.ndarray:
     """Poisson targets of the given shape, float32."""
     return rng.poisson(rate, size=shape).astype("float32")
+
+
+def model_by_name(name: str):
+    """A fresh model of the family the benchmarks call `name` (epi_graphreg, epi_cnn, seq_cnn_base,
+    seq_graphreg, seq_graphreg_e2e)."""
+    from graphreg_zoo.models import EpiCNN, EpiGraphReg, SeqCNNBase, SeqGraphReg, SeqGraphRegE2E
+
+    return {"epi_graphreg": EpiGraphReg, "epi_cnn": EpiCNN, "seq_cnn_base": SeqCNNBase, "seq_graphreg": SeqGraphReg,
+            "seq_graphreg_e2e": SeqGraphRegE2E}[name]()
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("models_results.json")
-MODELS = ("epi_graphreg", "epi_cnn", "seq_cnn_base", "seq_graphreg_e2e")
+MODELS = ("epi_graphreg", "epi_cnn", "seq_cnn_base", "seq_graphreg_e2e")  # the default run
+OPTIONAL = ("seq_graphreg",)  # on a random 64-channel bottleneck
 MODES = ("eager", "compiled", "xla")
 
 
@@ -29,6 +30,9 @@ def _inputs(name: str, batch: int):
 
     rng = np.random.default_rng(0)
     graph = adjacency(rng, batch)
+    if name == "seq_graphreg":
+        bottleneck = rng.normal(size=(batch, 60_000, 64)).astype("float32")
+        return {"bottleneck": bottleneck, "adjacency": graph}, {"cage": counts(rng, (batch, 1200))}
     if name.startswith("epi"):
         x = {"epigenome": epigenome(rng, batch)}
         if name == "epi_graphreg":
@@ -40,25 +44,18 @@ def _inputs(name: str, batch: int):
     return {"sequence": one_hot(rng, batch, 6_000_000), "adjacency": graph}, {"cage": counts(rng, (batch, 1200))}
 
 
-def _model(name: str):
-    from graphreg_zoo.models import EpiCNN, EpiGraphReg, SeqCNNBase, SeqGraphRegE2E
-
-    return {"epi_graphreg": EpiGraphReg, "epi_cnn": EpiCNN, "seq_cnn_base": SeqCNNBase,
-            "seq_graphreg_e2e": SeqGraphRegE2E}[name]()
-
-
 def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
     """Run in a subprocess: one model, one mode, one task ('forward' or 'train')."""
     import resource
 
     import keras
 
-    from _workload import median_seconds
+    from _workload import median_seconds, model_by_name
 
     from graphreg_zoo.objectives import poisson_loss_class
     from graphreg_zoo.training import set_frozen_batchnorm
 
-    model = _model(name)
+    model = model_by_name(name)
     set_frozen_batchnorm(model, task == "train")  # the engine trains with frozen BatchNorm statistics
     x, y = _inputs(name, batch)
     if mode != "eager" or task == "train":
@@ -111,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--backend", action="append", choices=["tensorflow", "jax", "torch"])
-    parser.add_argument("--model", action="append", choices=MODELS)
+    parser.add_argument("--model", action="append", choices=MODELS + OPTIONAL)
     parser.add_argument("--mode", action="append", choices=MODES)
     parser.add_argument("--task", action="append", choices=["forward", "train"])
     parser.add_argument("--repeats", type=int, default=5)

@@ -92,15 +92,15 @@ def _inputs(name: str, fixtures: Path) -> tuple[list, dict]:
         x = [io["seq"], io["adj"]]
     else:
         x = [io["X_epi"]] + ([io["adj"]] if name == "epi_graphreg" else [])
-    rows = 4 if name == "seq_cnn_base" else 1
-    bins = {"cage": 1200, "h3k4me3": 60_000, "h3k27ac": 60_000, "dnase": 60_000}
     if name == "seq_cnn_base":
-        bins = {k: 1000 for k in bins}
-    return x, {k: counts(rng, (rows, bins[k])) for k in ORIGINAL_OUTPUTS[name]}
+        return x, {k: counts(rng, (4, 1000)) for k in ORIGINAL_OUTPUTS[name]}
+    return x, {k: counts(rng, (1, 1200 if k == "cage" else 60_000)) for k in ORIGINAL_OUTPUTS[name]}
 
 
 def poisson_loss(targets: dict, rates: dict):
-    """Sum over outputs of the mean Poisson NLL (CAGE on the middle 400 nodes), as upstream."""
+    """Sum over outputs of the mean Poisson NLL (CAGE on the middle 400 nodes), as upstream. Written in
+    TensorFlow here rather than `graphreg_zoo.models.losses.poisson_nll`, so that the original's process
+    imports nothing of ours and its memory is the original's alone."""
     import tensorflow as tf
 
     total = 0.0
@@ -138,12 +138,11 @@ def original_network(name: str, fixtures: Path):
 def our_network(name: str):
     """(model, optimizer, call) for our model of the family, BatchNorm statistics frozen as upstream's loop."""
     import keras
+    from _workload import model_by_name
 
-    from graphreg_zoo.models import EpiCNN, EpiGraphReg, SeqCNNBase, SeqGraphRegE2E
     from graphreg_zoo.training import set_frozen_batchnorm
 
-    model = {"epi_graphreg": EpiGraphReg, "epi_cnn": EpiCNN, "seq_cnn_base": SeqCNNBase,
-             "seq_graphreg_e2e": SeqGraphRegE2E}[name]()
+    model = model_by_name(name)
     set_frozen_batchnorm(model, True)
     keys = ("epigenome",) if name == "epi_cnn" else ("epigenome", "adjacency")
 
