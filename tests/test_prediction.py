@@ -53,7 +53,7 @@ def test_graph_attention_models_predict_with_xla_on_tensorflow():
             compile_for_inference(model)
         on_jax = keras.backend.backend() == "jax"
         assert bool(model.jit_compile) == (on_jax or (wants_xla and xla_possible))
-        x = {k: inputs[k] for k in ([i.name for i in model.inputs])}
+        x = {k: inputs[k] for k in (i.name for i in model.inputs)}
         np.testing.assert_allclose(forward_cage(model, x), np.asarray(model(x, training=False)["cage"]),
                                    rtol=1e-4, atol=1e-6)
 
