@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from graphreg_zoo.training import TrainConfig, early_stopping_callback, fit, train
+from graphreg_zoo.training.engine import TrainConfig, early_stopping_callback, fit, train
 from graphreg_zoo.zoo.presets import load_preset, read_card
 from tests.conftest import HEAVY
 
@@ -113,7 +113,7 @@ DATA_PARALLEL = """
 import json, sys
 from graphreg_zoo.models import EpiGraphReg
 from graphreg_zoo.prep.cell import CellData
-from graphreg_zoo.training import TrainConfig, data_parallel_scope, fit
+from graphreg_zoo.training.engine import TrainConfig, data_parallel_scope, fit
 import keras
 
 cell = CellData(sys.argv[1])
@@ -164,7 +164,7 @@ def test_fft_prior_with_remat_is_refused_on_tensorflow_with_the_fix_and_allowed_
 
     from graphreg_zoo.errors import InvalidInputError
     from graphreg_zoo.models import SeqGraphRegE2E
-    from graphreg_zoo.objectives import objective
+    from graphreg_zoo.training.objectives import objective
 
     model = SeqGraphRegE2E(fft_prior=True, remat=True)
     if keras.backend.backend() == "tensorflow":

@@ -113,7 +113,7 @@ def predict_chromosome(
     model, cell, chrom: str, *, batch_size: int = 8, transform: Transform | None = None, on_batch=None, base=None,
 ) -> ChromPrediction:
     """Predict every node of one chromosome (stitched middles of its windows)."""
-    from .bottlenecks import model_inputs
+    from .training.bottlenecks import model_inputs
     from .prep.windows import window_arrays
 
     members, fold = _routed(model, chrom)
@@ -174,7 +174,7 @@ def predict_nodes(
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
 
-    from .bottlenecks import needs_bottleneck
+    from .training.bottlenecks import needs_bottleneck
     from .prep.cell import as_cell
     from .zoo.load import as_model
 

@@ -6,7 +6,7 @@ import gzip
 import pytest
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.prep.contacts import build_graphs, call_table
+from graphreg_zoo.prep.contacts.calling import build_graphs, call_table
 
 SIZES = {"chr1": 1_000_000, "chr2": 500_000}
 HEADER = "chrI\tstartI\tendI\tchrJ\tstartJ\tendJ\tD\tcounts\tpvalue\tqvalue\tmu\tsdev\n"

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score predicted CAGE per fold and pooled on gene sets A-D and write a report."""
         from .._tables import markdown_table, read_table
-        from ..evaluation import evaluate
+        from ..evaluation.metrics import evaluate
 
         report = evaluate(read_table(table), read_table(baseline) if baseline else None, out_dir=out)
         typer.echo(markdown_table(report.pooled()))

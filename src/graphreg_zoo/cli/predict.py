@@ -19,7 +19,7 @@ def _cell_file(cell: str, out: Path) -> Path:
 
         return prepare(path, out / "cell.h5")
     if path.suffix not in (".h5", ".hdf5", ".yaml", ".yml"):
-        from ..zoo.cells import reference_cell
+        from ..reference_cells import reference_cell
 
         return reference_cell(cell, out)
     raise InvalidInputError(
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate (report + plots)."""
         import warnings
 
-        from ..evaluation import evaluate
+        from ..evaluation.metrics import evaluate
         from ..prediction import gene_table, predict_nodes, write_bigwig, write_table
         from ..prep.cell import CellData
         from ..zoo.load import load

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..bottlenecks import model_inputs
+from ..training.bottlenecks import model_inputs
 from ..errors import InvalidInputError
 from ..prediction import forward_cage, input_names
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES

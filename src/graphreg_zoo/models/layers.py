@@ -347,7 +347,7 @@ class BatchNorm(keras.layers.BatchNormalization):
     (never updating them), while gamma and beta still train: what the original GraphReg
     did by calling its models without `training=True`. With one 6 Mb window per step the
     batch statistics are a single window's, so this is also our default for training
-    (see `graphreg_zoo.training`). The flag is a training-time switch, not part of the
+    (see `graphreg_zoo.training.engine`). The flag is a training-time switch, not part of the
     saved architecture.
 
     `relu_input` and `pool_size` compute ``MaxPool(BN(ReLU(x)))`` of a conv block in one

@@ -153,7 +153,7 @@ class _Job:
         if g.format == "npz":
             graphs = _edge_npz_graphs(self.paths["graph"], sizes, self.chroms, g.max_distance_bp)
         else:
-            from .contacts import build_graphs
+            from .contacts.calling import build_graphs
 
             graphs = build_graphs(str(self.paths["graph"]), g.format, sizes, self.chroms, fdr=g.fdr,
                                   max_distance=g.max_distance_bp, resolution=g.resolution, call=g.call,
@@ -260,7 +260,7 @@ def _n_nodes(length: int) -> int:
 
 def _edge_npz_graphs(path: Path, sizes: dict[str, int], chroms: list[str], max_distance: int) -> dict[str, Any]:
     """Graphs from an .npz whose arrays are named by chromosome, each (E, 2) 5 kb node pairs."""
-    from .contacts import edges_to_graph
+    from .contacts.calling import edges_to_graph
 
     where = f"graph ({path})"
     with np.load(path) as npz:

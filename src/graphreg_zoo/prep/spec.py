@@ -47,7 +47,7 @@ class TrackSpec:
 @dataclass
 class GraphSpec:
     """Where the 5 kb contact graph comes from: a `build_graphs` source (see
-    `graphreg_zoo.prep.contacts`; `call`/`min_count` turn raw counts into edges) or, with
+    `graphreg_zoo.prep.contacts.calling`; `call`/`min_count` turn raw counts into edges) or, with
     format `npz`, precomputed edges: one (E, 2) array of 5 kb node pairs per chromosome."""
 
     format: str

@@ -22,10 +22,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .._atomic import atomic_path
-from ..errors import InvalidInputError, NotAvailableError
-from . import cards
-from .fetch import MIRROR_ENV, FileSpec, cache_home, cached_path, entry_lock, fetch_files, read_registry
+from ._atomic import atomic_path
+from .errors import InvalidInputError, NotAvailableError
+from .zoo import cards
+from .zoo.fetch import MIRROR_ENV, FileSpec, cache_home, cached_path, entry_lock, fetch_files, read_registry
 
 CELL_DIR = "cells"
 REQUIRED = ("name", "genome", "inputs", "contacts")
@@ -93,7 +93,7 @@ def _entries(card: dict[str, Any], assay: str, fasta: bool) -> dict[str, dict[st
 
 def _unreadable(role: str, entry: dict[str, Any]) -> str | None:
     """Why `prepare` cannot read this input as the card gives it (None if it can)."""
-    from ..prep.spec import GRAPH_FORMATS
+    from .prep.spec import GRAPH_FORMATS
 
     fmt = str(entry.get("format", "")).lower()
     readable = GRAPH_FORMATS if role == "graph" else READABLE[_role_kind(role)]
@@ -157,7 +157,7 @@ def cell_spec(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> dict[
 
 
 def _chromosomes(card: dict[str, Any]) -> list[str]:
-    from ..prep import assembly
+    from .prep import assembly
 
     return list(card.get("chromosomes") or assembly.autosomes(card["genome"]))
 
@@ -191,7 +191,7 @@ def reference_cell(
     """
     import yaml
 
-    from ..prep.cell import prepare
+    from .prep.cell import prepare
 
     card = cell_card(name)
     assay = assay or card.get("default_assay") or next(iter(card["contacts"]))

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_path
-from .errors import InvalidInputError
+from .._atomic import atomic_path
+from ..errors import InvalidInputError
 
 BASE_CHUNK_BATCH = 4  # 100 kb chunks per Seq-CNN base call (bounds the 256-channel activations)
 
@@ -27,7 +27,7 @@ def needs_bottleneck(names: list[str]) -> bool:
 
 def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
     """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk."""
-    from .prediction import compile_for_inference, input_names
+    from ..prediction import compile_for_inference, input_names
 
     if base is None:
         raise InvalidInputError("this model reads a Seq-CNN base bottleneck: pass base= the Seq-CNN base of its fold")
@@ -92,6 +92,6 @@ class BottleneckCache:
         return np.load(path)
 
     def _compute(self, window) -> np.ndarray:
-        from .prep.windows import window_sequence
+        from ..prep.windows import window_sequence
 
         return bottleneck(self.base, window_sequence(self.cell, window))

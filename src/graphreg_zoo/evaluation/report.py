@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
-from ._tables import markdown_table, write_csv, write_text
-from .evaluation import CONTACT_BINS, GENE_SETS, POOLED, EvaluationReport, gene_set_mask
+from .. import plots
+from .._tables import markdown_table, write_csv, write_text
+from .metrics import CONTACT_BINS, GENE_SETS, POOLED, EvaluationReport, gene_set_mask
 
 SCATTER = "scatter.png"
 CONTACTS = "contacts_box.png"

@@ -18,8 +18,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ._tables import require_columns
-from .errors import InvalidInputError
+from .._tables import require_columns
+from ..errors import InvalidInputError
 
 #: set name -> (label, minimum CAGE, minimum n_contact)
 GENE_SETS: dict[str, tuple[str, float, int]] = {
@@ -60,7 +60,7 @@ class EvaluationReport:
 
     def to_markdown(self) -> str:
         """The report as Markdown (figures referenced by their file names)."""
-        from ._evaluate_report import markdown
+        from .report import markdown
 
         return markdown(self)
 
@@ -232,7 +232,7 @@ def evaluate(
     comparisons = compare_folds(metrics, model, base_name) if base_name is not None else None
     report = EvaluationReport(metrics, genes.reset_index(drop=True), comparisons, (model, base_name))
     if out_dir is not None:
-        from ._evaluate_report import write_report
+        from .report import write_report
 
         report.files = write_report(report, Path(out_dir))
     return report

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInputError
-from .assembly import match_chroms, require_chroms
+from ...errors import InvalidInputError
+from ..assembly import match_chroms, require_chroms
 from .significance import canonical_pixels
 
 _BLOCK_BP = 10_000_000  # rows read from a .cool at a time

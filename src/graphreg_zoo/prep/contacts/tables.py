@@ -15,8 +15,8 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInputError
-from .assembly import match_chroms, require_chroms
+from ...errors import InvalidInputError
+from ..assembly import match_chroms, require_chroms
 
 HICDCPLUS_COLUMNS = (
     "chrI", "startI", "endI", "chrJ", "startJ", "endJ", "D", "counts", "pvalue", "qvalue", "mu", "sdev"

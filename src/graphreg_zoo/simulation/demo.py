@@ -91,7 +91,7 @@ def _knockout_scores(ko: pd.DataFrame, truth) -> tuple[float, float, float]:
 
 
 def _plots(out: Path, attr: pd.DataFrame, gene: pd.Series, planted: list[int], ko: pd.DataFrame, truth) -> dict:
-    from .plots import save_figure
+    from ..plots import save_figure
 
     import matplotlib
 
@@ -127,13 +127,13 @@ def _plots(out: Path, attr: pd.DataFrame, gene: pd.Series, planted: list[int], k
 
 def run_demo(out_dir: str | Path = "graphreg_zoo_demo", *, progress: bool = True) -> DemoSummary:
     """Run the demo pipeline into `out_dir` and return its summary (no network needed)."""
-    from .evaluation import evaluate
-    from .interpret.attribution import attribute
-    from .interpret.perturb import knockout
-    from .prediction import predict, write_table
-    from .prep.cell import CellData, prepare
-    from .simulation import simulate
-    from .zoo.load import load
+    from ..evaluation.metrics import evaluate
+    from ..interpret.attribution import attribute
+    from ..interpret.perturb import knockout
+    from ..prediction import predict, write_table
+    from ..prep.cell import CellData, prepare
+    from .genome import simulate
+    from ..zoo.load import load
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

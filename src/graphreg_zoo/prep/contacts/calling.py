@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._atomic import atomic_path
-from ..errors import InvalidInputError
-from .assembly import check_lengths
-from .contact_matrices import MATRIX_READERS
-from .contact_tables import HICDCPLUS_COLUMNS, TEXT_READERS
+from ..._atomic import atomic_path
+from ...errors import InvalidInputError
+from ..assembly import check_lengths
+from .matrices import MATRIX_READERS
+from .tables import HICDCPLUS_COLUMNS, TEXT_READERS
 from .significance import call_contacts
 
 __all__ = [
