@@ -20,6 +20,7 @@ import pandas as pd
 
 from ._atomic import atomic_path
 from .errors import InvalidInputError
+from .models.family import family_of
 from .prep.windows import NODE_BIN, Window, windows
 
 Transform = Callable[[dict, Window], dict]
@@ -47,13 +48,10 @@ def input_names(model) -> list[str]:
 
 def _window_kind(model) -> str:
     """'epi' or 'seq': which window arrays the model reads."""
-    names = input_names(model)
-    outputs = getattr(model, "_outputs_struct", {})
-    if "cage" not in outputs:
+    family = family_of(model)
+    if not family.cage:
         raise InvalidInputError(f"{model.name} does not predict CAGE (it is a Seq-CNN base); use an e2e model.")
-    if "epigenome" in names:
-        return "epi"
-    return "seq"  # a sequence, or a bottleneck made from it by a Seq-CNN base
+    return family.window_kind
 
 
 def _first_model(model):

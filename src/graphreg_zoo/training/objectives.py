@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from ..errors import InvalidInputError
 from ..geometry import EPI_TRACKS
+from ..models.family import family_of
 from ..models.layers import PACKAGE
 
 
@@ -65,14 +66,12 @@ def _nll_metric(bins="middle"):
 
 def is_multitask(model) -> bool:
     """True for the e2e models: CAGE plus the three epigenomic heads, trained together."""
-    outputs = getattr(model, "_outputs_struct", {})
-    return isinstance(outputs, dict) and "cage" in outputs and all(t in outputs for t in EPI_TRACKS)
+    return family_of(model).is_multitask
 
 
 def is_base(model) -> bool:
     """True for a Seq-CNN base: the three epigenomic heads and no CAGE."""
-    outputs = getattr(model, "_outputs_struct", {})
-    return isinstance(outputs, dict) and "cage" not in outputs and all(t in outputs for t in EPI_TRACKS)
+    return family_of(model).is_base
 
 
 def upstream_compat_wrapper(model):
