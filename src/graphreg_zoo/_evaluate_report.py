@@ -53,8 +53,8 @@ def markdown(report: EvaluationReport) -> str:
     )
     parts = [
         f"# Evaluation: {model}" + (f" vs {baseline}" if baseline else ""),
-        f"{report.scope()}.",
-        f"Folds scored on their test rows: {', '.join(folds) if folds else 'none (no test rows of a fold)'}.",
+        f"{report.scope()}."
+        + (f" Per-fold metrics (each fold's test rows): {', '.join(folds)}." if folds else ""),
         "## Gene sets\n\n| set | name | CAGE | n_contact |\n|---|---|---|---|\n" + sets,
         "## Pooled metrics (fold `all`)\n\n" + markdown_table(report.pooled()),
     ]
