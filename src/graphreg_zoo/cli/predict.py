@@ -35,13 +35,15 @@ def _cell_file(cell: str, out: Path) -> Path:
 def _output_dir(out: Path) -> Iterator[Path]:
     """`out`, created if needed; a folder this command created is removed again if the command fails
     before writing anything into it, so a refused run leaves nothing behind."""
-    created = not out.exists()
+    created = [d for d in (out, *out.parents) if not d.exists()]
     out.mkdir(parents=True, exist_ok=True)
     try:
         yield out
     except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
+        for folder in created:  # innermost first; stops at the first one holding something
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
         raise
 
 
