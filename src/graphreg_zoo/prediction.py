@@ -3,7 +3,10 @@
 `predict(model, cell)` walks every 6 Mb window of each chromosome (2 Mb stride),
 keeps the middle 2 Mb of each (2-6 Mb in the last window, the original's
 last-window rule), and reports one row per 5 kb bin that holds a TSS. A fold
-ensemble predicts each chromosome with the fold that held it out.
+ensemble predicts each chromosome with the fold that held it out. Each row says which
+model and fold predicted it and its role for that model (test, validation, training,
+unseen or unknown: `zoo.folds`, docs/evaluation.md#roles), so evaluation can keep
+in-sample rows out of held-out numbers.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from .models.family import family_of
 from .prep.windows import NODE_BIN, Window, windows
 
 Transform = Callable[[dict, Window], dict]
-TABLE_COLUMNS = ["chrom", "bin_start", "tss", "genes", "n_tss", "n_contact", "prediction", "cage", "fold"]
+TABLE_COLUMNS = ["chrom", "bin_start", "tss", "genes", "n_tss", "n_contact", "prediction", "cage", "model", "fold",
+                 "role"]
 SHIFT_WARNING = 0.25  # relative difference of a track quantile that triggers a warning
 
 
@@ -36,6 +40,8 @@ class ChromPrediction:
     values: np.ndarray  # (n_nodes,) predicted CAGE, NaN where no window covered the node
     n_contact: np.ndarray  # (n_nodes,) degree within the window that predicted the node
     fold: str
+    model: str = "model"
+    role: str = "unknown"  # the chromosome's role for the model(s) that predicted it (zoo.folds.ROLES)
 
 
 def input_names(model) -> list[str]:
@@ -67,6 +73,30 @@ def _routed(model, chrom: str) -> tuple[list[Any], str]:
             return [model.models[fold]], f"fold{fold}"
         return [m for _, m in sorted(model.models.items())], "mean_of_folds"
     return [model], getattr(model, "name", "model")
+
+
+def _role(model, chrom: str) -> str:
+    """The role of `chrom` for the model(s) `_routed` picks: from the fold scheme of an ensemble,
+    or from the split recorded on a single model's card ('unknown' without one)."""
+    from .zoo.folds import recorded_split, split_role
+
+    if hasattr(model, "role_for"):
+        return model.role_for(chrom)
+    return split_role(recorded_split(dict(getattr(model, "card", None) or {})), chrom)
+
+
+def _model_label(model) -> str:
+    """The name a gene table gives the model: its card's (zoo or preset) name, else the Keras name."""
+    card = getattr(model, "card", None) or {}
+    return str(card.get("name") or getattr(model, "name", "") or "model")
+
+
+def _fold_label(model, routed: str) -> str:
+    """The fold column: `_routed`'s label for an ensemble; a single model's card fold, or 'none'."""
+    if hasattr(model, "fold_for"):
+        return routed
+    fold = (getattr(model, "card", None) or {}).get("fold")
+    return f"fold{fold}" if fold is not None else "none"
 
 
 def compile_for_inference(model) -> None:
@@ -141,11 +171,11 @@ def predict_chromosome(
                 degree[nodes] = a["adjacency"][rows].sum(axis=1)
             if on_batch is not None:
                 on_batch(len(batch))
-    return ChromPrediction(chrom, values, degree, fold)
+    return ChromPrediction(chrom, values, degree, _fold_label(model, fold), _model_label(model), _role(model, chrom))
 
 
 def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
-    """One row per TSS bin: coordinates, genes, degree, prediction, true CAGE, fold."""
+    """One row per TSS bin: coordinates, genes, degree, prediction, true CAGE, model, fold and role."""
     tss = cell.tss(prediction.chrom)
     nodes = tss["node"].to_numpy()
     cage = cell.cage(prediction.chrom)
@@ -159,7 +189,9 @@ def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
             "n_contact": prediction.n_contact[nodes],
             "prediction": prediction.values[nodes],
             "cage": cage[nodes] if cage is not None else np.nan,
+            "model": prediction.model,
             "fold": prediction.fold,
+            "role": prediction.role,
         },
         columns=TABLE_COLUMNS,
     )
@@ -181,10 +213,7 @@ def predict_nodes(
     if needs_bottleneck(input_names(_first_model(model))) and base is None:
         raise InvalidInputError(f"{_first_model(model).name} reads a Seq-CNN base bottleneck: pass base= (--base) the "
                                 "Seq-CNN base it was trained on (same fold).")
-    chroms = list(chroms or cell.chroms)
-    missing = [c for c in chroms if c not in cell.chroms]
-    if missing:
-        raise InvalidInputError(f"{cell.path}: chromosomes {missing} are not in this CellData (it has {cell.chroms}).")
+    chroms = cell_chroms(cell, chroms)
     for message in check_compatibility(model, cell):
         warnings.warn(message, stacklevel=2)
     total = sum(len(windows(cell.n_nodes(c), c)) for c in chroms)
@@ -219,7 +248,10 @@ def predict(
             of the same fold (model, fold ensemble, zoo name or preset) that makes the bottleneck.
 
     Returns a DataFrame with columns chrom, bin_start, tss, genes, n_tss, n_contact,
-    prediction, cage (NaN without CAGE) and fold (the fold model used).
+    prediction, cage (NaN without CAGE), model (its name), fold (the fold model used:
+    `foldN`, `mean_of_folds`, or `none` for a single model without a fold) and role (the
+    chromosome's role for that model: test, validation, training, unseen or unknown; see
+    docs/evaluation.md#roles).
 
     Example:
         >>> table = predict(load("demo"), "cell.h5")          # doctest: +SKIP
@@ -230,6 +262,25 @@ def predict(
     results = predict_nodes(model, cell, chroms, batch_size=batch_size, transform=transform, progress=progress,
                             base=base)
     return pd.concat([gene_table(cell, r) for r in results], ignore_index=True)
+
+
+def cell_chrom(cell, chrom: str) -> str | None:
+    """The cell's name for `chrom` (`22`, `chr22` and `CHR22` are one chromosome), or None."""
+    from .prep.assembly import normalize_chrom
+
+    by_canon = {normalize_chrom(c): c for c in cell.chroms}
+    return chrom if chrom in cell.chroms else by_canon.get(normalize_chrom(str(chrom)))
+
+
+def cell_chroms(cell, chroms: list[str] | None) -> list[str]:
+    """The cell's names for `chroms` (default: all of its chromosomes); refuses one it lacks."""
+    if not chroms:
+        return list(cell.chroms)
+    named = [cell_chrom(cell, c) for c in chroms]
+    missing = [c for c, n in zip(chroms, named) if n is None]
+    if missing:
+        raise InvalidInputError(f"{cell.path}: chromosomes {missing} are not in this CellData (it has {cell.chroms}).")
+    return named
 
 
 def _track_quantiles(source: dict) -> dict:

@@ -1,10 +1,13 @@
 """CLI commands: predict (gene table, bigWig, evaluation report)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
+
+from .evaluate import INCLUDE_HELP
 
 
 def _cell_file(cell: str, out: Path) -> Path:
@@ -28,6 +31,22 @@ def _cell_file(cell: str, out: Path) -> Path:
     )
 
 
+@contextmanager
+def _output_dir(out: Path) -> Iterator[Path]:
+    """`out`, created if needed; a folder this command created is removed again if the command fails
+    before writing anything into it, so a refused run leaves nothing behind."""
+    created = [d for d in (out, *out.parents) if not d.exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        yield out
+    except BaseException:
+        for folder in created:  # innermost first; stops at the first one holding something
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
+        raise
+
+
 def register(app: typer.Typer) -> None:
     """Add `predict` to `app`."""
 
@@ -46,21 +65,26 @@ def register(app: typer.Typer) -> None:
             None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separately trained Seq model."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        include: str = typer.Option("", "--include", help=INCLUDE_HELP),
     ) -> None:
-        """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate (report + plots)."""
+        """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate its held-out rows (report + plots).
+
+        The gene table keeps every row, with the role of its chromosome for the model that predicted it.
+        """
         import warnings
 
-        from ..evaluation.metrics import evaluate
+        from ..evaluation.metrics import evaluate, scored_roles
         from ..prediction import gene_table, predict_nodes, write_bigwig, write_table
         from ..prep.cell import CellData
         from ..zoo.load import load
 
-        out.mkdir(parents=True, exist_ok=True)
-        data = CellData(_cell_file(cell, out))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            results = predict_nodes(load(model), data, chrom, batch_size=batch_size, progress=not quiet,
-                                    base=load(base) if base else None)
+        scored_roles(include)  # a bad --include is refused before any work
+        with _output_dir(out):
+            data = CellData(_cell_file(cell, out))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                results = predict_nodes(load(model), data, chrom, batch_size=batch_size, progress=not quiet,
+                                        base=load(base) if base else None)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
         import pandas as pd
@@ -70,9 +94,9 @@ def register(app: typer.Typer) -> None:
         if bigwig:
             written.append(write_bigwig(results, out / "predictions.bw", data.chrom_sizes))
         if table["cage"].notna().any():
-            report = evaluate(table, out_dir=out / "evaluation")
-            pooled = report.pooled()
-            typer.echo(pooled.to_string(index=False))
+            report = evaluate(table, include=include, out_dir=out / "evaluation")
+            typer.echo(report.scope())
+            typer.echo(report.pooled().to_string(index=False))
             written.append(out / "evaluation")
         typer.echo(f"{len(table)} TSS bins predicted on {len(results)} chromosome(s).")
         for path in written:

@@ -341,13 +341,6 @@ def read_vcf(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
     return pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt"]), skipped
 
 
-def _cell_chrom(cell, chrom: str) -> str | None:
-    from ..prep.assembly import normalize_chrom
-
-    by_canon = {normalize_chrom(c): c for c in cell.chroms}
-    return chrom if chrom in cell.chroms else by_canon.get(normalize_chrom(chrom))
-
-
 def _check_references(cell, variants: pd.DataFrame, path) -> None:
     for v in variants.itertuples():
         size = cell.chrom_sizes[v.chrom]
@@ -375,11 +368,13 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
         (tss - pos), wt, alt_prediction, delta, log2fc; optionally only rows whose genes
         include one of `genes`.
     """
+    from ..prediction import cell_chrom
+
     model, cell = resolve_inputs(model, cell)
     _require(members(model, base), lambda m: m.primary in ("sequence", "bottleneck"),
              "variant effects edit DNA; they need a sequence model")
     variants, skipped = read_vcf(vcf_path)
-    variants["chrom"] = [_cell_chrom(cell, c) for c in variants["chrom"]]
+    variants["chrom"] = [cell_chrom(cell, c) for c in variants["chrom"]]
     skipped += int(variants["chrom"].isna().sum())
     variants = variants.dropna(subset=["chrom"]).reset_index(drop=True)
     _check_references(cell, variants, vcf_path)

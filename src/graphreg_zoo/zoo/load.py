@@ -69,7 +69,8 @@ def _convert_member(card: dict[str, Any], entry: dict[str, Any], raw: Path, **kw
     with entry_lock(entry["path"] + ".preset"):
         if not preset.is_dir():
             model = convert_upstream(raw)
-            save_preset(model, preset, _member_card(card, entry, raw))
+            model.card = _member_card(card, entry, raw)
+            save_preset(model, preset, model.card)
             return model
     return load_preset(preset)
 
