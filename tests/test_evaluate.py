@@ -191,7 +191,7 @@ def test_bad_roles_are_refused(rng):
 
 
 def test_a_gene_set_without_genes_gets_a_no_genes_panel(rng):
-    from graphreg_zoo._evaluate_report import scatter_figure
+    from graphreg_zoo.evaluation.report import scatter_figure
 
     table = _table(rng).assign(n_contact=0)  # set C and D are empty
     figure = scatter_figure(evaluate(table))
