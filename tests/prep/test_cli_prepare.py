@@ -108,3 +108,31 @@ def test_url_input_offline_is_not_available(cli, toy_spec, monkeypatch):
     code, _, stderr = cli("prepare", toy_spec, "-o", toy_spec.parent / "cell.h5", "--quiet")
     assert code == 3 and "GRAPHREG_ZOO_OFFLINE=1" in stderr and "tracks.dnase" in stderr
     assert not (toy_spec.parent / "cell.h5").exists()
+
+
+HG38_CHR22 = "hg38_K562_chr22"
+
+
+def hg19_chr22_spec(tmp_path, genes, graph):
+    """An hg19 chr22 spec (tracks of hg19's chr22 length) around the given genes and graph."""
+    write_bigwig(tmp_path / "t.bw", {"chr22": 51_304_566}, {"chr22": [(20_000_000, 20_000_100, 1.0)]})
+    np.savez(tmp_path / "g.npz", chr22=np.array([[1, 2]]))
+    spec = {"genome": "hg19", "chromosomes": ["chr22"], "genes": str(genes),
+            "tracks": {n: "t.bw" for n in ("h3k4me3", "h3k27ac", "dnase")}, "graph": graph}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    return tmp_path / "spec.yaml"
+
+
+def test_hg38_tss_bed_in_an_hg19_spec(cli, realdata, tmp_path):
+    """No chromosome lengths in a BED: the well-known genes' TSSs name its build."""
+    genes = realdata / HG38_CHR22 / "tss" / "RefSeqCurated.170308.CollapsedGeneBounds.chr22.hg38.TSS500bp.bed"
+    spec = hg19_chr22_spec(tmp_path, genes, {"format": "npz", "path": "g.npz"})
+    refused(cli, spec, "TSS500bp.bed", "from hg38, not hg19", "4 of 4 well-known genes", "genome: hg38")
+
+
+def test_hg38_juicer_dump_in_an_hg19_spec(cli, realdata, tmp_path):
+    """Raw contacts that stop at hg38's chr22 end, 486 kb before hg19's, are hg38's."""
+    dump = realdata / HG38_CHR22 / "hic" / "chr22.5kb.RAWobserved.gz"
+    spec = hg19_chr22_spec(tmp_path, realdata / "hg19_annotations" / "CollapsedGeneBounds.hg19.TSS500bp.bed",
+                           {"format": "juicer_dump", "path": str(dump), "min_count": 5})
+    refused(cli, spec, "chr22.5kb.RAWobserved.gz", "hg38", "hg19", "50,818,468", "51,304,566")

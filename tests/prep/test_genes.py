@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.prep.genes import read_tss, tss_table
+from graphreg_zoo.prep.genes import build_agreement, check_build, read_tss, reference_tss, tss_table
 
 from .prep_factories import write_gtf
 
@@ -186,3 +186,31 @@ def test_malformed_gtf_line(tmp_path):
     path.write_text('chr1\tsrc\tgene\t1\t10\t.\t+\t.\tgene_name "A";\nchr1 only spaces here\n')
     with pytest.raises(InvalidInputError, match="line 2: expected 9 tab-separated columns"):
         read_tss(path)
+
+
+@pytest.mark.parametrize("genome, refused_as", [("hg38", None), ("GRCh38", None), ("hg19", "hg38"), ("mm10", "hg38"),
+                                                ("my_assembly", None)])
+def test_build_of_an_annotation_from_its_well_known_genes(realdata, genome, refused_as):
+    """RefSeq's chr22 TSSs (not the GENCODE files the packaged table comes from) are hg38's."""
+    table = read_tss(realdata / f"{ABC_CHR22}.TSS500bp.bed")
+    if refused_as is None:
+        check_build(table, genome, "genes")
+        return
+    with pytest.raises(InvalidInputError, match=rf"genes: the annotation is from {refused_as}, not "):
+        check_build(table, genome, "genes")
+
+
+def test_an_annotation_without_reference_genes_gets_no_verdict(realdata):
+    table = read_tss(realdata / GTF)
+    assert {found for found, _ in build_agreement(table).values()} == {0}
+    check_build(table, "hg38", "genes")  # a 2 Mb slice of hg19 holds none: nothing to tell
+
+
+def test_reference_table_is_packaged():
+    import tomllib
+    from pathlib import Path
+
+    ref = reference_tss()
+    assert set(ref.build) == {"hg19", "hg38", "mm10"} and ref.groupby("build").gene.nunique().min() >= 8
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert "prep/*.tsv" in pyproject["tool"]["setuptools"]["package-data"]["graphreg_zoo"]

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_path
 from ..errors import InvalidInputError
-from .assembly import check_lengths
+from .assembly import check_extent, check_lengths
 from .contact_matrices import MATRIX_READERS
 from .contact_tables import HICDCPLUS_COLUMNS, TEXT_READERS
 from .significance import call_contacts
@@ -145,6 +145,9 @@ def build_graphs(
         raise InvalidInputError(f"chrom_sizes lacks {', '.join(missing)}; give the length of every chromosome")
     pixels, file_sizes = read_contacts(source, fmt, chroms, resolution=resolution, max_distance=max_distance)
     check_lengths(file_sizes, {c: c for c in file_sizes}, chrom_sizes, "the given chrom_sizes", f"{source}")
+    if not file_sizes:  # text tables state no chromosome lengths: judge the build by where contacts lie
+        last = {c: int(px[["bin1", "bin2"]].to_numpy().max()) * resolution for c, px in pixels.items() if len(px)}
+        check_extent(last, {c: chrom_sizes[c] for c in chroms}, f"{source}", raw=fmt in RAW_FORMATS)
     max_bins = max_distance // resolution
     graphs = {}
     for chrom in chroms:

@@ -12,6 +12,8 @@ other width is refused with its line.
 """
 from __future__ import annotations
 
+import functools
+import io
 import re
 from pathlib import Path
 
@@ -19,11 +21,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInputError
+from .assembly import canonical_build, normalize_chrom
 
 TABLE_COLUMNS = ("node", "bin_start", "tss", "n_tss", "genes")
 _MAX_CENTRED_WIDTH = 2000
 _GFF_COLUMNS = ["chrom", "source", "feature", "start", "end", "score", "strand", "frame", "attributes"]
 _BIOTYPE_KEYS = ("gene_biotype", "gene_type", "biotype")
+#: a gene's TSS agrees with a build within this distance: annotations (RefSeq, GENCODE, gene or
+#: transcript level) place it differently, while the reference genes moved >= 100 kb between builds
+_BUILD_TOLERANCE = 20_000
 
 
 def detect_format(path: str | Path) -> str:
@@ -247,3 +253,44 @@ def tss_table(tss: np.ndarray, genes: np.ndarray, length: int, node_size: int = 
     out["bin_start"] = out["node"] * node_size
     return out[list(TABLE_COLUMNS)].astype({"node": np.int64, "bin_start": np.int64, "tss": np.int64,
                                            "n_tss": np.int64})
+
+
+@functools.lru_cache(maxsize=1)
+def reference_tss() -> pd.DataFrame:
+    """The packaged TSSs of well-known genes per build (`reference_tss.tsv`; its header says whence)."""
+    from importlib.resources import files
+
+    text = files(__package__).joinpath("reference_tss.tsv").read_text()
+    return pd.read_csv(io.StringIO(text), sep="\t", comment="#")
+
+
+def build_agreement(table: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Per packaged build: (reference genes the annotation holds on their chromosome, those whose
+    nearest TSS lies within `_BUILD_TOLERANCE` of that build's). Names match case-sensitively, so
+    human and mouse symbols (ACTB, Actb) never meet."""
+    ref = reference_tss()
+    mine = pd.DataFrame({"chrom": table["chrom"].astype(str).map(normalize_chrom), "gene": table["gene"],
+                         "tss": table["tss"]})
+    pairs = mine.merge(ref, on=["chrom", "gene"], suffixes=("", "_ref"))
+    pairs["near"] = (pairs["tss"] - pairs["tss_ref"]).abs() <= _BUILD_TOLERANCE
+    per_gene = pairs.groupby(["build", "gene"])["near"].any().groupby("build")
+    return {b: (int(per_gene.size().get(b, 0)), int(per_gene.sum().get(b, 0))) for b in ref["build"].unique()}
+
+
+def check_build(table: pd.DataFrame, genome: str, where: str) -> None:
+    """Refuse an annotation whose well-known genes sit where another build puts them.
+
+    Silent otherwise: a custom genome, or an annotation holding too few reference genes to tell.
+    """
+    build = canonical_build(genome)
+    votes = build_agreement(table)
+    if build not in votes:
+        return
+    other = max(votes, key=lambda b: votes[b][1])
+    (found, agree), own = votes[other], votes[build][1]
+    if other != build and agree >= 2 and agree > 2 * own:
+        raise InvalidInputError(
+            f"{where}: the annotation is from {other}, not {build}: {agree} of {found} well-known genes it holds "
+            f"have their TSS where {other} puts them, {own} where {build} does. Use a {build} annotation, or "
+            f"set `genome: {other}` (with {other} tracks and contacts) in the spec."
+        )
