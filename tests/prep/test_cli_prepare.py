@@ -136,3 +136,65 @@ def test_hg38_juicer_dump_in_an_hg19_spec(cli, realdata, tmp_path):
     spec = hg19_chr22_spec(tmp_path, realdata / "hg19_annotations" / "CollapsedGeneBounds.hg19.TSS500bp.bed",
                            {"format": "juicer_dump", "path": str(dump), "min_count": 5})
     refused(cli, spec, "chr22.5kb.RAWobserved.gz", "hg38", "hg19", "50,818,468", "51,304,566")
+
+
+CHR9 = "hg19_K562_chr9_4-6Mb"
+
+
+def chr9_loop_spec(realdata, tmp_path, graph):
+    """The real hg19 chr9 bigWigs and GTF with `graph` (paths absolute)."""
+    d = realdata / CHR9
+    bw = str(d / "bigwig_chr9_4000000_6000000_K562_H3K27ac.bigwig")
+    spec = {"genome": "hg19", "chromosomes": ["chr9"], "genes": str(d / "gtf_chr9_4000000_6000000.gtf"),
+            "tracks": {n: bw for n in ("h3k4me3", "h3k27ac", "dnase")}, "graph": graph}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    return tmp_path / "spec.yaml"
+
+
+@pytest.mark.parametrize("setting, needle", [
+    ({"min_count": 5}, "min_count needs a loop-count column"),
+    ({"fdr": 0.1}, "fdr has no effect on a bedpe graph"),
+    ({"call": True}, "call has no effect on a bedpe graph"),
+])
+def test_bedpe_settings_act_or_are_refused(cli, realdata, tmp_path, setting, needle):
+    loops = str(realdata / CHR9 / "peak_chr9_4000000_6000000.bedpe")
+    refused(cli, chr9_loop_spec(realdata, tmp_path, {"format": "bedpe", "path": loops, **setting}), needle)
+
+
+def test_bedpe_loop_counts_are_honoured(cli, realdata, tmp_path):
+    """A 7th column of whole numbers is the loop count (hichipper/mango): `min_count` keeps loops by it."""
+    from graphreg_zoo.prep.cell import CellData
+
+    lines = (realdata / CHR9 / "peak_chr9_4000000_6000000.bedpe").read_text().splitlines()
+    (tmp_path / "counted.bedpe").write_text("".join(f"{line}\t{i}\n" for i, line in enumerate(lines)))
+    edges = {}
+    for min_count in (None, 13):
+        graph = {"format": "bedpe", "path": str(tmp_path / "counted.bedpe")}
+        spec = chr9_loop_spec(realdata, tmp_path, graph if min_count is None else {**graph, "min_count": min_count})
+        code, _, stderr = cli("prepare", spec, "-o", tmp_path / f"{min_count}.h5", "--quiet")
+        assert code == 0, stderr
+        edges[min_count] = CellData(tmp_path / f"{min_count}.h5").graph("chr9").nnz
+    last = lines[-1].split("\t")  # the only loop with count >= 13
+    assert last[1:3] == ["5450000", "5455000"] and last[4:6] == ["5585000", "5590000"]
+    assert edges[13] == 2 < edges[None]
+
+
+def test_a_key_given_twice_is_refused(cli, toy_spec):
+    text = toy_spec.read_text()
+    toy_spec.write_text(text + "name: second\n")
+    refused(cli, toy_spec, "key `name` is given twice (first on line")
+
+
+def test_chromosomes_without_brackets_is_refused(cli, toy_spec):
+    edit(toy_spec, chromosomes="chr1")
+    refused(cli, toy_spec, "`chromosomes:` must be a list, e.g. `chromosomes: [chr1]`")
+
+
+def test_integer_chromosomes_are_names(cli, toy_spec):
+    from graphreg_zoo.prep.cell import CellData
+
+    edit(toy_spec, chromosomes=[1, 2])
+    out = toy_spec.parent / "cell.h5"
+    code, _, stderr = cli("prepare", toy_spec, "-o", out, "--quiet")
+    assert code == 0, stderr
+    assert CellData(out).chroms == ["chr1", "chr2"]

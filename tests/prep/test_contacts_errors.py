@@ -101,7 +101,7 @@ def test_juicer_dump_coarser_is_refused(tmp_path):
 def test_malformed_lines_are_reported_with_their_number(tmp_path, lines, fmt, message):
     path = write(tmp_path / "bad.txt", lines)
     with pytest.raises(InvalidInputError, match=message):
-        build_graphs(path, fmt, SIZES, ["chr1"], call=True)
+        build_graphs(path, fmt, SIZES, ["chr1"], call=fmt == "juicer_dump")
 
 
 def test_raw_counts_need_a_threshold_rule(tmp_path):

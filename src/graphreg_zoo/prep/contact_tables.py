@@ -23,6 +23,7 @@ HICDCPLUS_COLUMNS = (
 )
 _LEGACY_HICDCPLUS = ("chr", "start_i", "start_j", "qval", "count")
 _MIN_STARTS_FOR_GCD = 20  # fewer distinct starts: the gcd says nothing, assume `resolution`
+BEDPE_COUNT_NAMES = ("cc", "count", "counts", "observed", "pets", "pet_count", "petcount")
 _DTYPES = {str: "str", int: "int64", float: "float64"}
 _KIND_NAMES = {str: "text", int: "an integer", float: "a number"}
 
@@ -168,14 +169,36 @@ def read_hicdcplus(path: Path, chroms: list[str], resolution: int) -> dict[str, 
     return out
 
 
+def _bedpe_count_column(path: Path, fields: list[str], header: bool) -> int | None:
+    """Position of a bedpe's loop-count column: a header name such as `cc` (FitHiChIP) or `counts`,
+    or, headerless, a 7th column of whole numbers (hichipper/mango); None when there is none."""
+    if header:
+        named = [i for i, name in enumerate(fields) if name.lower() in BEDPE_COUNT_NAMES and i >= 6]
+        return named[0] if named else None
+    if len(fields) < 7:
+        return None
+    seventh = pd.read_csv(path, sep=r"\s+", header=None, usecols=[6], comment="#")[6]
+    values = pd.to_numeric(seventh, errors="coerce")
+    return 6 if values.notna().all() and (values % 1 == 0).all() and (values >= 0).all() else None
+
+
 def read_bedpe(path: Path, chroms: list[str], resolution: int) -> dict[str, pd.DataFrame]:
-    """Loops (chr1 s1 e1 chr2 s2 e2 ...): every bin under anchor 1 is joined to every bin under anchor 2."""
+    """Loops (chr1 s1 e1 chr2 s2 e2 ...): every bin under anchor 1 is joined to every bin under anchor 2.
+
+    A loop-count column, when the table has one, comes along as `loop_count` (`min_count` filters it).
+    """
     fields = _first_fields(path)
     header = not _is_number(fields[1])
-    keys = fields[:6] if header else range(6)
-    columns = {key: (i, kind) for i, (key, kind) in enumerate(zip(keys, (str, int, int, str, int, int)))}
+    count_col = _bedpe_count_column(path, fields, header)
+    keys = fields[:6] if header else list(range(6))
+    kinds = (str, int, int, str, int, int)
+    if count_col is not None:
+        keys, kinds = [*keys, fields[count_col] if header else count_col], (*kinds, float)
+    positions = [*range(6), *([count_col] if count_col is not None else [])]
+    columns = {key: (i, kind) for key, i, kind in zip(keys, positions, kinds)}
     table = _read(path, columns, (6, None), header=header, expected="chr1 s1 e1 chr2 s2 e2 [...]")
-    table.columns = ["chr1", "s1", "e1", "chr2", "s2", "e2"]
+    table = table[list(columns)]
+    table.columns = ["chr1", "s1", "e1", "chr2", "s2", "e2", *(["loop_count"] if count_col is not None else [])]
     bad = table.index[(table["e1"] <= table["s1"]) | (table["e2"] <= table["s2"])]
     if len(bad):
         raise InvalidInputError(f"{path}: data row {bad[0] + 1} has an anchor with end <= start; fix the loop table")
@@ -191,7 +214,10 @@ def _anchor_pairs(loops: pd.DataFrame, resolution: int) -> pd.DataFrame:
     per_loop = (last1 - first1 + 1) * n2
     loop = np.repeat(np.arange(len(loops)), per_loop)
     offset = np.arange(per_loop.sum()) - np.repeat(np.cumsum(per_loop) - per_loop, per_loop)
-    return pd.DataFrame({"bin1": first1[loop] + offset // n2[loop], "bin2": first2[loop] + offset % n2[loop]})
+    pairs = pd.DataFrame({"bin1": first1[loop] + offset // n2[loop], "bin2": first2[loop] + offset % n2[loop]})
+    if "loop_count" in loops:
+        pairs["loop_count"] = loops["loop_count"].to_numpy()[loop]
+    return pairs
 
 
 def read_juicer_dump(path: Path, chroms: list[str], resolution: int) -> dict[str, pd.DataFrame]:
