@@ -2,9 +2,9 @@
 
 Each reader returns, per requested chromosome, a DataFrame with 0-based `bin1`, `bin2` on bins of
 `resolution` bp, plus `qvalue` (HiCDCPlus) or `count` (juicer dump). Malformed lines are reported
-with their line number. The input bin size is the gcd of the bin starts (1-based GRanges starts
-such as 5001 are recognised); a finer size that divides `resolution` is aggregated, a coarser one
-is refused.
+with their line number. The input bin size is the table's own end - start where it has an end
+column (HiCDCPlus), else the gcd of the bin starts (1-based GRanges starts such as 5001 are
+recognised); a finer size that divides `resolution` is aggregated, a coarser one is refused.
 """
 from __future__ import annotations
 
@@ -103,12 +103,24 @@ def _read(
     raise InvalidInputError(f"{path}, {where}; expected {expected}. Fix or remove that line.") from cause
 
 
-def _bins(start: np.ndarray, resolution: int, where: str) -> np.ndarray:
-    """Bin index at `resolution` of each start, after checking the file's own bin size."""
+def _bin_size_from_ends(start: np.ndarray, end: np.ndarray) -> int | None:
+    """A table's own bin size from its start/end columns: the most common end - start (the last bin
+    of a chromosome is shorter), plus one for 1-based inclusive GRanges bins (5001-10000)."""
+    if not len(start):
+        return None
+    widths, counts = np.unique(end - start, return_counts=True)
+    width = int(widths[np.argmax(counts)])
+    return width + 1 if width > 0 and np.all((start - 1) % (width + 1) == 0) else width
+
+
+def _bins(start: np.ndarray, resolution: int, where: str, size: int | None = None) -> np.ndarray:
+    """Bin index at `resolution` of each start, after checking the file's own bin size (`size`
+    when the table states it through its end column, else the gcd of enough distinct starts)."""
     distinct = np.unique(start)
-    if len(distinct) >= _MIN_STARTS_FOR_GCD:
+    if size is None and len(distinct) >= _MIN_STARTS_FOR_GCD:
         zero_based, one_based = int(np.gcd.reduce(distinct)), int(np.gcd.reduce(distinct - 1))
         size = max(zero_based, one_based)
+    if size is not None:
         if size > resolution:
             raise InvalidInputError(
                 f"{where}: bins are {size:,} bp, coarser than the {resolution:,} bp graph; GraphReg needs "
@@ -143,7 +155,9 @@ def read_hicdcplus(path: Path, chroms: list[str], resolution: int) -> dict[str, 
                 f"table has `{' '.join(HICDCPLUS_COLUMNS)}`. Write it with gi_list_write(...) so the q-values "
                 "are included."
             )
-        columns = {c: (fields.index(c), kind) for c, kind in zip(needed, (str, int, str, int, float))}
+        if "endI" in fields:
+            needed.append("endI")
+        columns = {c: (fields.index(c), kind) for c, kind in zip(needed, (str, int, str, int, float, int))}
         table = _read(path, columns, (len(fields), len(fields)), header=True, expected=" ".join(fields))
         table = table[table["chrI"] == table["chrJ"]]
         chrom_col, start_i, start_j, q_col = "chrI", "startI", "startJ", "qvalue"
@@ -159,10 +173,11 @@ def read_hicdcplus(path: Path, chroms: list[str], resolution: int) -> dict[str, 
     out = {}
     for chrom, part in _split_chroms(table, chrom_col, chroms, str(path)).items():
         where = f"{path} ({chrom})"
+        size = _bin_size_from_ends(part["startI"].to_numpy(), part["endI"].to_numpy()) if "endI" in part else None
         out[chrom] = pd.DataFrame(
             {
-                "bin1": _bins(part[start_i].to_numpy(), resolution, where),
-                "bin2": _bins(part[start_j].to_numpy(), resolution, where),
+                "bin1": _bins(part[start_i].to_numpy(), resolution, where, size),
+                "bin2": _bins(part[start_j].to_numpy(), resolution, where, size),
                 "qvalue": part[q_col].to_numpy(),
             }
         )
