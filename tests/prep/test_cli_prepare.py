@@ -198,3 +198,33 @@ def test_integer_chromosomes_are_names(cli, toy_spec):
     code, _, stderr = cli("prepare", toy_spec, "-o", out, "--quiet")
     assert code == 0, stderr
     assert CellData(out).chroms == ["chr1", "chr2"]
+
+
+COOL = "hg38_K562_chr22/hic/K562_chr22_5kb_raw.DERIVED.cool"
+
+
+@pytest.fixture
+def truncated_cool(realdata, tmp_path):
+    """The real chr22 .cool cut short, as an interrupted download leaves it."""
+    path = tmp_path / "cut.cool"
+    path.write_bytes((realdata / COOL).read_bytes()[:400_000])
+    return path
+
+
+def test_call_contacts_on_a_truncated_cool(cli, truncated_cool):
+    code, _, stderr = cli("call-contacts", truncated_cool, "-o", truncated_cool.parent / "t.tsv", "-f", "cool",
+                          "-c", "chr22")
+    assert code == 4 and "cut.cool: not a readable cooler file" in stderr and "truncated" in stderr, stderr
+    assert "Traceback" not in stderr and not (truncated_cool.parent / "t.tsv").exists()
+
+
+def test_prepare_with_a_truncated_cool(cli, realdata, truncated_cool):
+    spec = hg19_chr22_spec(truncated_cool.parent, realdata / "hg19_annotations" / "CollapsedGeneBounds.hg19.TSS500bp.bed",
+                           {"format": "cool", "path": str(truncated_cool), "min_count": 5})
+    refused(cli, spec, "cut.cool: not a readable cooler file", "truncated")
+
+
+def test_call_contacts_at_a_resolution_beyond_the_maximum_distance(cli, realdata, tmp_path):
+    code, _, stderr = cli("call-contacts", realdata / COOL, "-o", tmp_path / "t.tsv", "-f", "cool", "-c", "chr22",
+                          "--resolution", "2500000")
+    assert code == 4 and "resolution (2,500,000 bp) exceeds the maximum distance (2,000,000 bp)" in stderr, stderr

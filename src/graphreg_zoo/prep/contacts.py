@@ -57,6 +57,12 @@ def read_contacts(
     """Pixels per chromosome on `resolution` bins, and chromosome lengths the file states (cool/hic)."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown contact format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if max_distance < resolution:
+        raise InvalidInputError(
+            f"the resolution ({resolution:,} bp) exceeds the maximum distance ({max_distance:,} bp): no two bins are "
+            "within reach, so there is nothing to keep. Use a resolution of at most the maximum distance (GraphReg's "
+            "graph is 5,000 bp)"
+        )
     if fmt in MATRIX_READERS:
         if isinstance(source, Mapping):
             raise InvalidInputError(f"a {fmt} file holds every chromosome; pass one path, not a mapping")
