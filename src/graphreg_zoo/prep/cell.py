@@ -17,7 +17,7 @@ from .._atomic import atomic_path, sha256_file
 from ..geometry import NODE_BIN, TRACK_BIN
 from ..errors import InvalidInputError, NotAvailableError
 from . import assembly
-from .genes import TABLE_COLUMNS, read_tss, tss_table
+from .genes import TABLE_COLUMNS, check_build, read_tss, tss_table
 from .sequence import Fasta
 from .spec import TRACK_NAMES, CellSpec, GraphSpec, TrackSpec
 from .tracks import TrackFile, bin_track, normalise
@@ -129,6 +129,7 @@ class _Job:
         path = self.paths["genes"]
         table = read_tss(path, g.format, level=g.level, biotypes=g.biotypes, name_attribute=g.name_attribute)
         where = f"genes ({path})"
+        check_build(table, self.spec.genome, where)
         mapping = assembly.match_chroms(table["chrom"].unique(), self.chroms, where)
         assembly.require_chroms(mapping, self.chroms, where)
         out = {}
