@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.evaluation.metrics import evaluate
+from graphreg_zoo.evaluation.evaluator import evaluate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -29,7 +29,7 @@ _API = {
     "call_contacts": "graphreg_zoo.prep.contacts.calling",
     # inference and evaluation
     "predict": "graphreg_zoo.prediction",
-    "evaluate": "graphreg_zoo.evaluation.metrics",
+    "evaluate": "graphreg_zoo.evaluation.evaluator",
     # training
     "train": "graphreg_zoo.training.engine",
     # interpretation

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from graphreg_zoo.evaluation.metrics import evaluate
+from graphreg_zoo.evaluation.evaluator import evaluate
 
 
 @pytest.fixture(scope="module")

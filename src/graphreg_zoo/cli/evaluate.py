@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score predicted CAGE per fold and pooled on gene sets A-D (held-out rows) and write a report."""
         from .._tables import markdown_table, read_table
-        from ..evaluation.metrics import evaluate
+        from ..evaluation.evaluator import evaluate
 
         report = evaluate(read_table(table), read_table(baseline) if baseline else None, include=include, out_dir=out)
         typer.echo(report.scope())

@@ -73,7 +73,8 @@ def register(app: typer.Typer) -> None:
         """
         import warnings
 
-        from ..evaluation.metrics import evaluate, scored_roles
+        from ..evaluation.evaluator import evaluate
+        from ..evaluation.metrics import scored_roles
         from ..prediction import gene_table, predict_nodes, write_bigwig, write_table
         from ..prep.cell import CellData
         from ..zoo.load import load

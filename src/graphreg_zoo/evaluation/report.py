@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import plots
 from .._tables import markdown_table, write_csv, write_text
-from .metrics import CONTACT_BINS, GENE_SETS, POOLED, EvaluationReport, gene_set_mask
+from .metrics import CONTACT_BINS, GENE_SETS, POOLED, gene_set_mask
+
+if TYPE_CHECKING:
+    from .evaluator import EvaluationReport
 
 SCATTER = "scatter.png"
 CONTACTS = "contacts_box.png"

@@ -127,7 +127,7 @@ def _plots(out: Path, attr: pd.DataFrame, gene: pd.Series, planted: list[int], k
 
 def run_demo(out_dir: str | Path = "graphreg_zoo_demo", *, progress: bool = True) -> DemoSummary:
     """Run the demo pipeline into `out_dir` and return its summary (no network needed)."""
-    from ..evaluation.metrics import evaluate
+    from ..evaluation.evaluator import evaluate
     from ..interpret.attribution import attribute
     from ..interpret.perturb import knockout
     from ..prediction import predict, write_table

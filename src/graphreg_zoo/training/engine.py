@@ -353,7 +353,7 @@ def held_out_metrics(model, cell, split: dict[str, list[str]], base=None, config
                      ) -> dict[str, Any]:
     """Gene-level metrics (gene sets A-D, pooled) on the validation and test chromosomes; for a
     Seq-CNN base, per-track NLL and Pearson R on the chunks it trains on (`base_metrics`)."""
-    from ..evaluation.metrics import evaluate
+    from ..evaluation.evaluator import evaluate
     from ..prediction import predict
 
     metrics = {}
