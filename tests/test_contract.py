@@ -22,7 +22,7 @@ from graphreg_zoo.prep.cell import CellData, prepare
 from graphreg_zoo.prep.tracks import TrackFile, bin_track
 from graphreg_zoo.zoo import cards
 
-from .conftest import REALDATA
+from .conftest import HEAVY, REALDATA
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = REALDATA / "hg19_K562_chr9_4-6Mb"
@@ -216,6 +216,8 @@ def _readme_python() -> str:
     return block[1]
 
 
+@pytest.mark.slow
+@HEAVY
 def test_the_readme_example_runs_as_printed_without_a_contract_warning(
         reference_files, upstream_fixtures, tmp_path, monkeypatch, zoo_home):
     """`load("epi_K562_hichip")` (ten fold copies of the fixture checkpoint served from a mirror), then the
