@@ -246,12 +246,13 @@ def convert_upstream_with_report(path: str | os.PathLike, *, return_attention: b
     contract, origin = upstream_contract(Path(path), class_name)
     set_on_model(model, contract)
     untouched = _bn_untouched(ckpt)
-    notes = [f"input contract from {origin}"]
+    notes = []
     if untouched:
         notes.append(
             "BatchNorm moving statistics are the untouched 0/1: the original trained in inference mode "
             "(BN acts as a learned affine map). Fine-tune with upstream_compat=True to keep that behaviour."
         )
+    notes.append(f"input contract from {origin}")
     report = ConversionReport(
         source_name=Path(path).name,
         source_sha256=sha256_file(path),
