@@ -55,6 +55,13 @@ def test_a_tiny_run_learns_and_saves_a_preset_with_its_card(synth_cell, tmp_path
     assert card["history"]["val_loss"] == result.history["val_loss"]
     reloaded = load_preset(tmp_path / "preset")
     assert reloaded.data_spec["genome"] == synth_cell.genome and "track_quantiles" in reloaded.data_spec
+    from graphreg_zoo.contract import check, recorded_contract
+
+    contract = reloaded.data_spec["contract"]  # how the training cell was made, for the check at predict time
+    assert contract == recorded_contract(synth_cell)
+    assert contract["track_stat"]["value"] == synth_cell.attrs["tracks"]["dnase"]["stat"]
+    assert contract["cage_scale"]["confidence"] == "recorded" and contract["cage_scale"]["value"] > 0
+    assert check(contract, synth_cell, "tiny_test").mismatches == []
     from graphreg_zoo.prediction import predict
 
     before = predict(result.model, synth_cell, progress=False)["prediction"].to_numpy()

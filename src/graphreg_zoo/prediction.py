@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_path
-from .errors import InvalidInputError
+from .errors import ContractWarning, InvalidInputError
 from .models.family import family_of
 from .prep.windows import NODE_BIN, Window, windows
 
@@ -199,7 +199,7 @@ def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
 
 def predict_nodes(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
-    progress: bool = True, base=None,
+    progress: bool = True, base=None, strict: bool = False,
 ) -> list[ChromPrediction]:
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
@@ -214,8 +214,8 @@ def predict_nodes(
         raise InvalidInputError(f"{_first_model(model).name} reads a Seq-CNN base bottleneck: pass base= (--base) the "
                                 "Seq-CNN base it was trained on (same fold).")
     chroms = cell_chroms(cell, chroms)
-    for message in check_compatibility(model, cell):
-        warnings.warn(message, stacklevel=2)
+    for message in check_compatibility(model, cell, strict=strict):
+        warnings.warn(message, ContractWarning, stacklevel=2)
     total = sum(len(windows(cell.n_nodes(c), c)) for c in chroms)
     results = []
     with Progress(disable=not progress, transient=True) as bar:
@@ -232,7 +232,7 @@ def predict_nodes(
 
 def predict(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
-    progress: bool = True, base=None,
+    progress: bool = True, base=None, strict: bool = False,
 ) -> pd.DataFrame:
     """Predict CAGE at every TSS bin of a cell.
 
@@ -246,6 +246,8 @@ def predict(
         progress: show a progress bar.
         base: for a separately trained Seq-GraphReg / Seq-CNN (input `bottleneck`), the Seq-CNN base
             of the same fold (model, fold ensemble, zoo name or preset) that makes the bottleneck.
+        strict: refuse (InvalidInputError) a cell not prepared as the model's input contract says,
+            instead of warning (`ContractWarning`); see `check_compatibility`.
 
     Returns a DataFrame with columns chrom, bin_start, tss, genes, n_tss, n_contact,
     prediction, cage (NaN without CAGE), model (its name), fold (the fold model used:
@@ -260,7 +262,7 @@ def predict(
 
     cell = as_cell(cell)
     results = predict_nodes(model, cell, chroms, batch_size=batch_size, transform=transform, progress=progress,
-                            base=base)
+                            base=base, strict=strict)
     return pd.concat([gene_table(cell, r) for r in results], ignore_index=True)
 
 
@@ -293,12 +295,26 @@ def _model_spec(model) -> dict:
     return dict(getattr(first, "data_spec", {}) or {})
 
 
-def check_compatibility(model, cell) -> list[str]:
-    """Refuse a genome-build mismatch; return warnings for track distribution shifts.
+def _model_name(model) -> str:
+    return getattr(model, "name", None) or getattr(_first_model(model), "name", "the model")
 
-    The model's `data_spec["track_quantiles"]` (recorded at training) is compared
-    with the cell's; a relative shift above 25 % in the 0.99 quantile of a track
-    means the tracks are not normalised like the training data.
+
+def contract_report(model, cell):
+    """The model's input contract checked against `cell` (`contract.ContractReport`: mismatches, unchecked)."""
+    from . import contract
+
+    return contract.check(contract.of_model(model), cell, _model_name(model), contract.reads_tracks(model))
+
+
+def check_compatibility(model, cell, strict: bool = False) -> list[str]:
+    """Refuse a genome-build mismatch; return warnings where the cell is not made as the model expects.
+
+    The model's input contract (track bin statistic, transform and scaling, CAGE bin statistic and
+    scale; `graphreg_zoo.contract`) is compared with how the cell was prepared; with `strict=True`
+    a mismatch is refused (InvalidInputError, exit 4) instead. Fields the contract leaves unknown
+    are listed by `contract_report(model, cell).unchecked`. The model's `data_spec["track_quantiles"]`
+    (recorded at training) is compared with the cell's: a relative shift above 25 % in the 0.99
+    quantile of a track means the tracks are not normalised like the training data.
     """
     spec = _model_spec(model)
     genome = spec.get("genome")
@@ -307,8 +323,11 @@ def check_compatibility(model, cell) -> list[str]:
             f"genome build mismatch: the model was trained on {genome}, {cell.path} is {cell.genome}. "
             "Prepare the cell on the model's build (or lift its inputs over)."
         )
+    messages = contract_report(model, cell).mismatches
+    if strict and messages:
+        raise InvalidInputError(f"{cell.path} is not prepared as {_model_name(model)} expects (strict):\n  "
+                                + "\n  ".join(messages))
     trained, observed = _track_quantiles(spec), _track_quantiles(cell.attrs)
-    messages = []
     for track, stats in trained.items():
         ours = observed.get(track, {})
         ref, seen = stats.get("q0.99"), ours.get("q0.99")
@@ -357,4 +376,5 @@ def write_bigwig(results: list[ChromPrediction], path: str | os.PathLike, chrom_
 
 
 __all__ = ["predict", "predict_nodes", "compile_for_inference", "forward_cage", "input_names", "predict_chromosome", "gene_table", "check_compatibility",
+           "contract_report",
            "write_table", "write_bigwig", "ChromPrediction"]

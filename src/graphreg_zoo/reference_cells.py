@@ -147,7 +147,7 @@ def cell_spec(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> dict[
                   **_options(entries["genes"], GENE_OPTIONS)},
     }
     if "cage" in entries:
-        spec["cage"] = {"path": local["cage"], **_options(entries["cage"], ("nan",))}
+        spec["cage"] = {"path": local["cage"], **_options(entries["cage"], ("stat", "nan"))}
     for role in ("fasta", "chrom_sizes"):
         if role in entries:
             spec[role] = local[role]

@@ -64,6 +64,9 @@ def register(app: typer.Typer) -> None:
         base: Optional[str] = typer.Option(
             None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separately trained Seq model."
         ),
+        strict: bool = typer.Option(
+            False, "--strict", help="Refuse (exit 4) a cell not prepared as the model's input contract says."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
         include: str = typer.Option("", "--include", help=INCLUDE_HELP),
     ) -> None:
@@ -75,19 +78,22 @@ def register(app: typer.Typer) -> None:
 
         from ..evaluation.evaluator import evaluate
         from ..evaluation.metrics import scored_roles
-        from ..prediction import gene_table, predict_nodes, write_bigwig, write_table
+        from ..prediction import contract_report, gene_table, predict_nodes, write_bigwig, write_table
         from ..prep.cell import CellData
         from ..zoo.load import load
 
         scored_roles(include)  # a bad --include is refused before any work
         with _output_dir(out):
             data = CellData(_cell_file(cell, out))
+            loaded = load(model)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                results = predict_nodes(load(model), data, chrom, batch_size=batch_size, progress=not quiet,
-                                        base=load(base) if base else None)
+                results = predict_nodes(loaded, data, chrom, batch_size=batch_size, progress=not quiet,
+                                        base=load(base) if base else None, strict=strict)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
+        for note in contract_report(loaded, data).unchecked:
+            typer.echo(f"not checked (unknown): {note}", err=True)
         import pandas as pd
 
         table = pd.concat([gene_table(data, r) for r in results], ignore_index=True)

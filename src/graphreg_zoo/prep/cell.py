@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,12 @@ import numpy as np
 
 from .._atomic import atomic_path, sha256_file
 from ..geometry import NODE_BIN, TRACK_BIN
-from ..errors import InvalidInputError, NotAvailableError
+from ..errors import ContractWarning, InvalidInputError, NotAvailableError
 from . import assembly
 from .genes import TABLE_COLUMNS, check_build, read_tss, tss_table
 from .sequence import Fasta
 from .spec import TRACK_NAMES, CellSpec, GraphSpec, TrackSpec
-from .tracks import TrackFile, bin_track, normalise
+from .tracks import TrackFile, bin_track, file_bin_size, normalise
 
 __all__ = ["CellData", "CellSpec", "as_cell", "prepare", "FORMAT_VERSION"]
 
@@ -31,7 +32,8 @@ _URL_PREFIXES = ("http://", "https://", "ftp://")
 
 
 def prepare(
-    spec: CellSpec | dict | str | os.PathLike, out: str | os.PathLike = "cell.h5", progress: bool = True
+    spec: CellSpec | dict | str | os.PathLike, out: str | os.PathLike = "cell.h5", progress: bool = True,
+    for_model: Any = None,
 ) -> Path:
     """Bin tracks, build graphs and TSS tables, and write one CellData HDF5 file atomically.
 
@@ -40,14 +42,22 @@ def prepare(
             the path of its YAML file.
         out: the HDF5 file to write (replaced only when complete).
         progress: show a rich progress bar on stderr.
+        for_model: a model, fold ensemble or zoo name whose input contract the cell must follow:
+            its track statistic and normalisation and its CAGE statistic replace the spec's
+            (`graphreg_zoo.contract`); a different genome build is refused. A zoo name needs no download.
 
     Returns:
         The path written.
+
+    Example:
+        >>> prepare("my_cell.yaml", "my_cell.h5", for_model="epi_K562_hichip")   # doctest: +SKIP
     """
     if isinstance(spec, dict):
         spec = CellSpec.from_dict(spec)
     elif not isinstance(spec, CellSpec):
         spec = CellSpec.from_yaml(spec)
+    if for_model is not None:
+        spec, _ = spec_for_model(spec, for_model)
     from rich.console import Console
     from rich.progress import Progress
 
@@ -59,6 +69,23 @@ def prepare(
     finally:
         job.close()
     return Path(out)
+
+
+def spec_for_model(spec: CellSpec, model: Any) -> tuple[CellSpec, list[str]]:
+    """`spec` made as the input contract of `model` (a model, fold ensemble or zoo name) says, and the changes."""
+    from ..contract import apply_to_spec, of_model
+
+    if isinstance(model, str):
+        from ..zoo import cards
+
+        if not Path(model).exists() and model not in ("demo", "demo_cnn"):
+            card, _ = cards.resolve(model)
+            return apply_to_spec(spec, card["input_contract"], model)
+        from ..zoo.load import load
+
+        model = load(model)
+    name = getattr(model, "name", None) or "the model"
+    return apply_to_spec(spec, of_model(model), name)
 
 
 def _local(path: str, base: Path, role: str) -> Path:
@@ -107,6 +134,10 @@ class _Job:
         self.files = {role: _files(p, role, self.chroms) for role, p in self.paths.items()}
         self.tracks = {name: self._open_track(f"tracks.{name}") for name in TRACK_NAMES}
         self.cage = self._open_track("cage") if spec.cage is not None else None
+        self.file_bins = {name: self._file_bin(f"tracks.{name}", spec.tracks[name], *self.tracks[name], TRACK_BIN)
+                          for name in TRACK_NAMES}
+        if self.cage is not None:
+            self.file_bins["cage"] = self._file_bin("cage", spec.cage, *self.cage, NODE_BIN)
         self.tss = self._read_genes()
         self.fasta = self._check_fasta() if "fasta" in self.paths else None
 
@@ -123,6 +154,18 @@ class _Job:
         lengths = {k: v for k, v in track.chroms.items() if v is not None}
         assembly.check_lengths(lengths, mapping, self.sizes, self.spec.genome, where)
         return track, mapping
+
+    def _file_bin(self, role: str, spec: TrackSpec, track: TrackFile, mapping: dict[str, str], size: int) -> int:
+        """The file's bin width (1: per-base); warn when a per-bin file is read with `sum`."""
+        width = file_bin_size(track, {mapping[c]: self.sizes[c] for c in self.chroms})
+        if width > 1 and spec.stat == "sum":
+            warnings.warn(
+                f"{role} ({track.path}) holds one value per {width} bp bin (every interval starts and ends on a "
+                f"{width} bp grid, as deepTools bamCoverage writes) but is read with `stat: sum`: each {size} bp "
+                f"value is then {size}x the bin value that `stat: max` reads, the original's choice for such files "
+                f"(UPSTREAM §4.1). Set `stat: max` under `{role}:` unless the file holds per-base counts.",
+                ContractWarning, stacklevel=2)
+        return width
 
     def _read_genes(self) -> dict[str, Any]:
         g = self.spec.genes
@@ -207,7 +250,8 @@ class _Job:
                 if self.cage is not None:
                     bar.update(task, description=f"{chrom} cage")
                     track, mapping = self.cage
-                    cage = bin_track(track, mapping[chrom], length, bin_size=NODE_BIN, stat="sum", nan=spec.cage.nan)
+                    cage = bin_track(track, mapping[chrom], length, bin_size=NODE_BIN, stat=spec.cage.stat,
+                                     nan=spec.cage.nan)
                     group.create_dataset("cage", data=cage)
                     bar.advance(task)
                 _write_graph(group, graphs[chrom])
@@ -218,7 +262,8 @@ class _Job:
 
     def _attrs(self, h5, ref_max: dict[str, float | None]) -> dict[str, Any]:
         spec = self.spec
-        tracks = {n: {**_asdict(spec.tracks[n]), "path": str(self.paths[f"tracks.{n}"]), "reference_max": ref_max[n]}
+        tracks = {n: {**_asdict(spec.tracks[n]), "path": str(self.paths[f"tracks.{n}"]), "reference_max": ref_max[n],
+                      "file_bin_bp": self.file_bins[n]}
                   for n in TRACK_NAMES}
         provenance = {role: {"path": str(self.paths[role]),
                              "files": {str(f): {"sha256": sha256_file(f), "bytes": f.stat().st_size} for f in files}}
@@ -237,7 +282,8 @@ class _Job:
             "track_names": json.dumps(list(TRACK_NAMES)),
             "tracks": json.dumps(tracks),
             "track_quantiles": json.dumps(_quantiles(h5, self.chroms)),
-            "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN}),
+            "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN,
+                                                                "file_bin_bp": self.file_bins["cage"]}),
             "graph": json.dumps(_asdict(spec.graph)),
             "genes": json.dumps(_asdict(spec.genes)),
             "fasta": str(fasta) if fasta else "",

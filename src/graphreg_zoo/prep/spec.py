@@ -9,7 +9,7 @@ Example YAML (relative paths are resolved against the YAML file's folder):
       h3k4me3: {path: H3K4me3.bw, stat: sum, normalisation: log2}
       h3k27ac: H3K27ac.bw        # a bare path takes the defaults
       dnase: {path: https://example.org/DNase.bw, stat: max}
-    cage: {path: CAGE.bw}
+    cage: {path: CAGE_RPGC_5kb.bw, stat: max}   # a per-bin bigWig: the bin value, not 5000x it
     graph: {format: hicdcplus, path: hicdc/K562_HiChIP_FDR_01, fdr: 0.1, max_distance_bp: 2000000}
     genes: {path: gencode.gtf, level: gene, biotypes: [protein_coding]}
     fasta: hg19.fa
@@ -112,7 +112,8 @@ class CellSpec:
         tracks: {"h3k4me3", "h3k27ac", "dnase"} -> TrackSpec (or a dict, or a bare path).
         graph: GraphSpec (or a dict).
         genes: GeneSpec (or a dict, or a bare path).
-        cage: optional TrackSpec for the CAGE target (always summed per 5 kb node, never transformed).
+        cage: optional TrackSpec for the CAGE target, never transformed; its `stat` (default sum) reads
+            each 5 kb node (`max` for a per-bin bigWig such as a 5 kb bamCoverage RPGC file).
         fasta: optional FASTA for sequence models.
         chromosomes: names to prepare; default the autosomes of `genome`.
         chrom_sizes: a chrom.sizes file overriding the built-in table.
@@ -143,10 +144,11 @@ class CellSpec:
         self.graph = _coerce(GraphSpec, self.graph, "graph")
         self.genes = _coerce(GeneSpec, self.genes, "genes")
         self.cage = None if self.cage is None else _coerce(TrackSpec, self.cage, "cage", normalisation="raw")
-        if self.cage is not None and (self.cage.stat, self.cage.normalisation) != ("sum", "raw"):
+        if self.cage is not None and self.cage.normalisation != "raw":
             raise InvalidInputError(
-                "spec `cage:` is always summed per 5 kb node and never transformed (the Poisson target); "
-                "remove its `stat:`/`normalisation:`"
+                "spec `cage:` is never transformed (it is the Poisson target); remove its `normalisation:`. "
+                "Its `stat:` (default sum) says how each 5 kb node reads the file: `max` for a per-bin bigWig "
+                "(deepTools bamCoverage), `sum` for per-base coverage"
             )
         self.chromosomes = _chromosome_names(self.chromosomes)
         self.base_dir = Path(self.base_dir)

@@ -248,3 +248,30 @@ def normalise(x: np.ndarray, method: str, *, clip: float | None = None, ref_max:
             raise ValueError("upstream_minmax needs the reference chromosome's maximum")
         return upstream_minmax(logged, ref_max)
     raise InvalidInputError(f"unknown normalisation {method!r}; use one of {', '.join(NORMALISATIONS)}")
+
+
+def file_bin_size(track: TrackFile, chroms: dict[str, int], sample: int = 1000) -> int:
+    """The bin width of a per-bin file, or 1 for per-base coverage.
+
+    deepTools bamCoverage writes one value per bin (equal neighbours merged), so every interval
+    starts and ends on a grid of the bin width; per-base coverage (Basenji bam_cov.py) has intervals
+    of any length. `chroms` maps file chromosome names to lengths; intervals are read from the start
+    of each until `sample` are seen (an interval ending at the chromosome's end is left out: the last
+    bin is cut short). Fewer than 20 intervals cannot tell, and give 1.
+    """
+    starts, widths = [], []
+    seen = 0
+    for chrom, length in chroms.items():
+        for lo in range(0, length, 1_000_000):
+            s, e, _ = track.intervals(chrom, lo, min(length, lo + 1_000_000))
+            keep = (e < length) & (s >= lo)  # an interval crossing `lo` was read with the previous chunk
+            starts.append(s[keep])
+            widths.append(e[keep] - s[keep])
+            seen += int(keep.sum())
+            if seen >= sample:
+                break
+        if seen >= sample:
+            break
+    if seen < 20:
+        return 1
+    return int(np.gcd.reduce(np.concatenate([*starts, *widths]).astype(np.int64)))

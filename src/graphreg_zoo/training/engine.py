@@ -407,11 +407,12 @@ def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, co
                         base=None):
     """Save the preset with a zoo card filled from the run (and the frozen base it read, if any)."""
     from .. import __version__
+    from ..contract import recorded_contract, set_on_model
     from ..prediction import _track_quantiles
     from ..zoo.presets import save_preset
 
     result.model.data_spec["track_quantiles"] = _track_quantiles(cell.attrs)
-    result.model.data_spec["genome"] = cell.genome
+    set_on_model(result.model, recorded_contract(cell))  # how the training cell was made, genome included
     card = {
         "name": recipe.get("name", result.model.name),
         "recipe": recipe,
