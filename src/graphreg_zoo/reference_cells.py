@@ -25,7 +25,8 @@ from typing import Any
 from ._atomic import atomic_path
 from .errors import InvalidInputError, NotAvailableError
 from .zoo import cards
-from .zoo.fetch import MIRROR_ENV, FileSpec, cache_home, cached_path, entry_lock, fetch_files, read_registry
+from .filecache import FileSpec, cached_path, entry_lock, fetch_files, read_registry
+from .settings import cache_home, current
 
 CELL_DIR = "cells"
 REQUIRED = ("name", "genome", "inputs", "contacts")
@@ -116,7 +117,7 @@ def _specs(entry: dict[str, Any], chroms: list[str]) -> list[FileSpec]:
 def _check_fetchable(card: dict[str, Any], entries: dict[str, dict[str, Any]], chroms: list[str]) -> None:
     """Refuse up front (before any download) inputs prepare cannot read or nobody can serve."""
     problems = [p for role, entry in entries.items() if (p := _unreadable(role, entry))]
-    mirror = os.environ.get(MIRROR_ENV)
+    mirror = current().mirror
     for role, entry in entries.items():
         cached = all(cached_path(spec.path).is_file() for spec in _specs(entry, chroms))
         if not entry.get("url") and not mirror and not cached:

@@ -89,17 +89,22 @@ def spec_for_model(spec: CellSpec, model: Any) -> tuple[CellSpec, list[str]]:
 
 
 def _local(path: str, base: Path, role: str) -> Path:
-    """The local file for a spec path: relative paths from `base`; URLs downloaded once and cached."""
+    """The local file for a spec path: relative paths from `base`; URLs fetched once into the cache
+    (GRAPHREG_ZOO_HOME/files/inputs/), their sha256 recorded at the first download and enforced after."""
     if path.startswith(_URL_PREFIXES):
-        if os.environ.get("GRAPHREG_ZOO_OFFLINE") == "1":
-            raise NotAvailableError(f"{role}: {path} is a URL but GRAPHREG_ZOO_OFFLINE=1; download it and give a path")
-        import pooch
+        import hashlib
 
-        home = Path(os.environ.get("GRAPHREG_ZOO_HOME", Path.home() / ".cache" / "graphreg_zoo"))
+        from ..filecache import FileSpec, fetch_file
+        from ..settings import OFFLINE_ENV, is_offline
+
+        key = hashlib.sha256(path.encode()).hexdigest()[:16]
+        spec = FileSpec(f"inputs/{key}/{Path(path.split('?')[0]).name or 'file'}", path)
         try:
-            return Path(pooch.retrieve(path, known_hash=None, path=home / "inputs", progressbar=False))
-        except Exception as exc:  # noqa: BLE001 - any download failure is "not available"
-            raise NotAvailableError(f"{role}: could not download {path}: {exc}") from exc
+            return fetch_file(spec, mirror="")  # a zoo mirror does not hold a user's inputs
+        except NotAvailableError as exc:
+            how = (f"{OFFLINE_ENV}=1 is set; download it and give a path" if is_offline()
+                   else "download it and give a path")
+            raise NotAvailableError(f"{role}: {path} is a URL and could not be had ({exc}); {how}") from exc
     local = Path(path).expanduser()
     return local if local.is_absolute() else base / local
 

@@ -19,7 +19,7 @@ from .._atomic import sha256_file
 from ..errors import InvalidInputError
 from . import cards
 from .ensemble import FoldEnsemble
-from .fetch import FileSpec, entry_lock, fetch_files, fetch_hf, preset_path
+from ..filecache import FileSpec, entry_lock, fetch_files, fetch_hf, preset_path
 from .folds import ORGANISM_OF_GENOME, fold_chromosomes
 
 _VALID = re.compile(r"valid_chr_(\d+),(\d+)")
