@@ -53,8 +53,8 @@ class SeqCNNBase(GraphRegModel):
             architecture is identical, the flag is kept so recipes and cards know).
         dropout: dropout rate (0.5).
         data_spec: overrides of the default sequence data spec.
-        precision: dtype policy of the hidden layers ("float32", "mixed_bfloat16": a train step
-            2x faster on a CPU with AMX-BF16, docs/performance.md).
+        precision: dtype policy of the hidden layers ("float32", or "mixed_bfloat16" where the hardware
+            computes bfloat16 natively: GPUs, CPUs with AMX-BF16; docs/performance.md).
 
     Input `sequence` (B, 100000, 4); outputs `h3k4me3`, `h3k27ac`, `dnase` (B, 1000)
     and `bottleneck` (B, 1000, 64).
