@@ -29,7 +29,6 @@ from .errors import InvalidInputError
 
 FIELDS = ("genome", "track_stat", "track_transform", "track_scaling", "cage_stat", "cage_scale")
 CONFIDENCE = ("recorded", "documented", "inferred", "unknown")
-TRACKS = ("h3k4me3", "h3k27ac", "dnase")
 # CellSpec normalisation <-> (transform, scaling)
 NORMALISATION = {"log2": ("log2p1", "none"), "upstream_minmax": ("log2p1", "upstream_minmax"), "raw": ("none", "none")}
 CAGE_SCALE_FACTOR = 4.0  # a CAGE 0.99 quantile this many times off the training cell's is another scale

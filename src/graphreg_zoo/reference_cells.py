@@ -24,14 +24,14 @@ from typing import Any
 
 from ._atomic import atomic_path
 from .errors import InvalidInputError, NotAvailableError
-from .zoo import cards
 from .filecache import FileSpec, cached_path, entry_lock, fetch_files, read_registry
+from .geometry import EPI_TRACKS
 from .settings import cache_home, current
+from .zoo import cards
 
 CELL_DIR = "cells"
 REQUIRED = ("name", "genome", "inputs", "contacts")
 STATUSES = ("verified", "3P", "inferred", "GAP")
-TRACKS = ("h3k4me3", "h3k27ac", "dnase")
 READABLE = {
     "track": ("bigwig", "bedgraph"),
     "genes": ("gtf", "gff3", "bed"),
@@ -75,7 +75,7 @@ def cell_card(name: str) -> dict[str, Any]:
 
 
 def _role_kind(role: str) -> str:
-    return "track" if role in (*TRACKS, "cage") else role
+    return "track" if role in (*EPI_TRACKS, "cage") else role
 
 
 def _entries(card: dict[str, Any], assay: str, fasta: bool) -> dict[str, dict[str, Any]]:
@@ -83,7 +83,7 @@ def _entries(card: dict[str, Any], assay: str, fasta: bool) -> dict[str, dict[st
     contacts = card["contacts"]
     if assay not in contacts:
         raise InvalidInputError(f"reference cell {card['name']} has no {assay!r} contacts; it has {sorted(contacts)}")
-    roles = [*TRACKS, "genes", *(r for r in ("cage", "chrom_sizes") if r in card["inputs"])]
+    roles = [*EPI_TRACKS, "genes", *(r for r in ("cage", "chrom_sizes") if r in card["inputs"])]
     if fasta:
         roles.append("fasta")
     missing = [r for r in roles if r not in card["inputs"]]
@@ -142,7 +142,7 @@ def cell_spec(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> dict[
     spec: dict[str, Any] = {
         "name": card["name"],
         "genome": card["genome"],
-        "tracks": {t: {"path": local[t], **_options(entries[t], TRACK_OPTIONS)} for t in TRACKS},
+        "tracks": {t: {"path": local[t], **_options(entries[t], TRACK_OPTIONS)} for t in EPI_TRACKS},
         "graph": {"format": graph["format"], "path": local["graph"], **graph.get("graph", {})},
         "genes": {"path": local["genes"], "format": entries["genes"]["format"].removesuffix(".gz"),
                   **_options(entries["genes"], GENE_OPTIONS)},

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from .._atomic import atomic_path, sha256_file
-from ..geometry import NODE_BIN, TRACK_BIN
 from ..errors import ContractWarning, InvalidInputError, NotAvailableError
+from ..geometry import EPI_TRACKS, NODE_BIN, TRACK_BIN
 from . import assembly
 from .genes import TABLE_COLUMNS, check_build, read_tss, tss_table
 from .sequence import Fasta
-from .spec import TRACK_NAMES, CellSpec, GraphSpec, TrackSpec
+from .spec import CellSpec, GraphSpec, TrackSpec
 from .tracks import TrackFile, bin_track, file_bin_size, normalise
 
 __all__ = ["CellData", "CellSpec", "as_cell", "prepare", "FORMAT_VERSION"]
@@ -137,10 +137,10 @@ class _Job:
                 f"({', '.join(list(self.sizes)[:6])}, ...); fix `chromosomes:` in the spec"
             )
         self.files = {role: _files(p, role, self.chroms) for role, p in self.paths.items()}
-        self.tracks = {name: self._open_track(f"tracks.{name}") for name in TRACK_NAMES}
+        self.tracks = {name: self._open_track(f"tracks.{name}") for name in EPI_TRACKS}
         self.cage = self._open_track("cage") if spec.cage is not None else None
         self.file_bins = {name: self._file_bin(f"tracks.{name}", spec.tracks[name], *self.tracks[name], TRACK_BIN)
-                          for name in TRACK_NAMES}
+                          for name in EPI_TRACKS}
         if self.cage is not None:
             self.file_bins["cage"] = self._file_bin("cage", spec.cage, *self.cage, NODE_BIN)
         self.tss = self._read_genes()
@@ -232,19 +232,19 @@ class _Job:
         import h5py
 
         spec = self.spec
-        n_steps = 1 + len(self.chroms) * (len(TRACK_NAMES) + (self.cage is not None)) + 1
+        n_steps = 1 + len(self.chroms) * (len(EPI_TRACKS) + (self.cage is not None)) + 1
         task = bar.add_task(f"preparing {spec.name}", total=n_steps)
         bar.update(task, description="building graphs")
         graphs = self.graphs()
         bar.advance(task)
-        ref_max = {n: self.reference_max(spec.tracks[n], *self.tracks[n]) for n in TRACK_NAMES}
+        ref_max = {n: self.reference_max(spec.tracks[n], *self.tracks[n]) for n in EPI_TRACKS}
         with h5py.File(out, "w") as h5:
             for chrom in self.chroms:
                 group = h5.create_group(f"chroms/{chrom}")
                 length = self.sizes[chrom]
                 group.attrs.update(length=length, n_bins=-(-length // TRACK_BIN), n_nodes=_n_nodes(length))
                 columns = []
-                for name in TRACK_NAMES:
+                for name in EPI_TRACKS:
                     bar.update(task, description=f"{chrom} {name}")
                     ts, (track, mapping) = spec.tracks[name], self.tracks[name]
                     binned = bin_track(track, mapping[chrom], length, bin_size=TRACK_BIN, stat=ts.stat, nan=ts.nan)
@@ -269,7 +269,7 @@ class _Job:
         spec = self.spec
         tracks = {n: {**_asdict(spec.tracks[n]), "path": str(self.paths[f"tracks.{n}"]), "reference_max": ref_max[n],
                       "file_bin_bp": self.file_bins[n]}
-                  for n in TRACK_NAMES}
+                  for n in EPI_TRACKS}
         provenance = {role: {"path": str(self.paths[role]),
                              "files": {str(f): {"sha256": sha256_file(f), "bytes": f.stat().st_size} for f in files}}
                       for role, files in self.files.items()}
@@ -284,7 +284,7 @@ class _Job:
             "chrom_sizes": json.dumps({c: self.sizes[c] for c in self.chroms}),
             "track_bin_size": TRACK_BIN,
             "node_bin_size": NODE_BIN,
-            "track_names": json.dumps(list(TRACK_NAMES)),
+            "track_names": json.dumps(list(EPI_TRACKS)),
             "tracks": json.dumps(tracks),
             "track_quantiles": json.dumps(_quantiles(h5, self.chroms)),
             "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN,
@@ -343,7 +343,7 @@ def _write_tss(group, table) -> None:
 def _quantiles(h5, chroms: list[str]) -> dict[str, dict[str, float]]:
     """Per-track distribution summary over all stored bins (for cross-cell comparisons)."""
     out = {}
-    for i, name in enumerate(TRACK_NAMES):
+    for i, name in enumerate(EPI_TRACKS):
         values = np.concatenate([h5[f"chroms/{c}/tracks"][:, i] for c in chroms])
         qs = np.quantile(values, QUANTILES) if values.size else np.zeros(len(QUANTILES))
         out[name] = {f"q{q:g}": float(v) for q, v in zip(QUANTILES, qs)}

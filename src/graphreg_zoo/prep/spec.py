@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..geometry import EPI_TRACKS
 from .tracks import NAN_POLICIES, NORMALISATIONS, STATS
 
-TRACK_NAMES = ("h3k4me3", "h3k27ac", "dnase")
 GRAPH_FORMATS = ("hicdcplus", "bedpe", "juicer_dump", "cool", "mcool", "hic", "npz")
 RAW_GRAPH_FORMATS = ("juicer_dump", "cool", "mcool", "hic")
 _GRAPH_SETTING_USE = {
@@ -136,11 +136,11 @@ class CellSpec:
     base_dir: Path = field(default_factory=Path.cwd, repr=False)
 
     def __post_init__(self) -> None:
-        if set(self.tracks) != set(TRACK_NAMES):
+        if set(self.tracks) != set(EPI_TRACKS):
             raise InvalidInputError(
-                f"spec `tracks:` must name exactly {', '.join(TRACK_NAMES)}; got {', '.join(self.tracks) or 'none'}"
+                f"spec `tracks:` must name exactly {', '.join(EPI_TRACKS)}; got {', '.join(self.tracks) or 'none'}"
             )
-        self.tracks = {k: _coerce(TrackSpec, self.tracks[k], f"tracks.{k}") for k in TRACK_NAMES}
+        self.tracks = {k: _coerce(TrackSpec, self.tracks[k], f"tracks.{k}") for k in EPI_TRACKS}
         self.graph = _coerce(GraphSpec, self.graph, "graph")
         self.genes = _coerce(GeneSpec, self.genes, "genes")
         self.cage = None if self.cage is None else _coerce(TrackSpec, self.cage, "cage", normalisation="raw")
