@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._tables import open_text
 from ..errors import InvalidInputError
 from .assembly import canonical_build, normalize_chrom
 
@@ -75,7 +76,7 @@ def read_tss(
 def _gff_records(path: Path, features: set[str]) -> tuple[pd.DataFrame, set[str]]:
     """Stream a GTF/GFF3, keeping only `features` records; also return every feature type seen."""
     kept, seen = [], set()
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if line.startswith("#") or not line.strip():
                 if line.startswith("##FASTA"):
@@ -151,7 +152,7 @@ def _gff3_parent_names(genes: pd.DataFrame, attrs: pd.Series) -> pd.Series:
 
 
 def _read_bed(path: Path, biotypes: list[str] | None) -> pd.DataFrame:
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         first = fh.readline()
     header = first.lstrip("#").split() if first.startswith("#") else None
     table = pd.read_csv(path, sep="\t", comment="#", header=None, dtype={0: str}, quoting=3)
@@ -215,16 +216,10 @@ def _window_width(widths: np.ndarray) -> int | None:
 
 def _bed_line(path: Path, row: int) -> int:
     """The file line number of data row `row` (comment, blank, track and browser lines skipped)."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         data = (n for n, line in enumerate(fh, 1)
                 if line.strip() and not line.startswith(("#", "track", "browser")))
         return next(n for i, n in enumerate(data) if i == row)
-
-
-def _open_text(path: Path):
-    import gzip
-
-    return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)
 
 
 def tss_table(tss: np.ndarray, genes: np.ndarray, length: int, node_size: int = 5000, where: str = "") -> pd.DataFrame:

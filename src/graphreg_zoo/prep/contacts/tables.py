@@ -8,13 +8,13 @@ recognised); a finer size that divides `resolution` is aggregated, a coarser one
 """
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
+from ..._tables import open_text
 from ...errors import InvalidInputError
 from ..assembly import match_chroms, require_chroms
 
@@ -28,13 +28,11 @@ _DTYPES = {str: "str", int: "int64", float: "float64"}
 _KIND_NAMES = {str: "text", int: "an integer", float: "a number"}
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path)
 
 
 def _data_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of each non-blank, non-comment line."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if line.strip() and not line.startswith("#"):
                 yield lineno, line.split()
