@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from graphreg_zoo import filecache as fetch
-from graphreg_zoo import settings
+from graphreg_zoo import filecache, settings
 
 STARTUP = """
 import sys
@@ -49,9 +48,9 @@ def test_corrupted_download_exits_5_and_caches_nothing(cli, fixture_card, served
     monkeypatch.setenv(settings.MIRROR_ENV, served.url)
     code, _, err = cli("fetch", f"{fixture_card.name}@fold1")
     assert code == 5
-    assert fixture_card.sha256 in err and fetch.sha256_file(served.root / fixture_card.path) in err
+    assert fixture_card.sha256 in err and filecache.sha256_file(served.root / fixture_card.path) in err
     assert fixture_card.path in err
-    assert fetch.cached_files() == [] and not list((zoo_home / "files").rglob(".tmp-*"))
+    assert filecache.cached_files() == [] and not list((zoo_home / "files").rglob(".tmp-*"))
 
 
 @pytest.mark.parametrize("how", ["server-down", "offline"])
@@ -83,7 +82,7 @@ def test_cache_commands(cli, fixture_card, served, zoo_home, monkeypatch, tmp_pa
     (zoo_home / "files" / fixture_card.path).write_bytes(b"bit rot")
     code, out, err = cli("cache", "verify")
     assert code == 5 and "mismatch" in out and fixture_card.path in err
-    assert cli("cache", "clear")[0] == 0 and fetch.cached_files() == []
+    assert cli("cache", "clear")[0] == 0 and filecache.cached_files() == []
     assert cli("cache", "import", tmp_path / "mirror")[0] == 0
-    assert fetch.cached_files() == [fixture_card.path]
+    assert filecache.cached_files() == [fixture_card.path]
     assert len(served.requests) == 1

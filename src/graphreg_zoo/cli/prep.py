@@ -25,7 +25,10 @@ def prepare(
 
     cell_spec = CellSpec.from_yaml(spec)
     if for_model:
-        cell_spec, changes = spec_for_model(cell_spec, for_model)
+        from ..zoo.load import PACKAGED, load
+
+        is_file = Path(for_model).exists() or for_model in PACKAGED  # a preset or checkpoint: load it
+        cell_spec, changes = spec_for_model(cell_spec, load(for_model) if is_file else for_model)
         for change in changes:
             typer.echo(f"--for {for_model}: {change}", err=True)
     with warnings.catch_warnings(record=True) as caught:

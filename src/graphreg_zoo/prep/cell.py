@@ -42,7 +42,7 @@ def prepare(
             the path of its YAML file.
         out: the HDF5 file to write (replaced only when complete).
         progress: show a rich progress bar on stderr.
-        for_model: a model, fold ensemble or zoo name whose input contract the cell must follow:
+        for_model: a loaded model, fold ensemble or zoo card name whose input contract the cell must follow:
             its track statistic and normalisation and its CAGE statistic replace the spec's
             (`graphreg_zoo.contract`); a different genome build is refused. A zoo name needs no download.
 
@@ -72,18 +72,18 @@ def prepare(
 
 
 def spec_for_model(spec: CellSpec, model: Any) -> tuple[CellSpec, list[str]]:
-    """`spec` made as the input contract of `model` (a model, fold ensemble or zoo name) says, and the changes."""
+    """`spec` made as the input contract of `model` says, and the changes.
+
+    `model` is a loaded model or fold ensemble, or a zoo card name (its card holds the contract, so
+    nothing is downloaded; the card index is metadata, the one thing prep reads from the zoo).
+    """
     from ..contract import apply_to_spec, of_model
 
     if isinstance(model, str):
         from ..zoo import cards
 
-        if not Path(model).exists() and model not in ("demo", "demo_cnn"):
-            card, _ = cards.resolve(model)
-            return apply_to_spec(spec, card["input_contract"], model)
-        from ..zoo.load import load
-
-        model = load(model)
+        card, _ = cards.resolve(model)
+        return apply_to_spec(spec, card["input_contract"], model)
     name = getattr(model, "name", None) or "the model"
     return apply_to_spec(spec, of_model(model), name)
 
