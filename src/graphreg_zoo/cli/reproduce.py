@@ -86,13 +86,14 @@ def reproduce(
     """Reproduce zoo families: prepare the cell, train every fold, predict and evaluate its test
     chromosomes, compare with the published folds, one report per family. Extra options go to Snakemake."""
     from ..errors import GraphRegZooError, InvalidInputError
-    from ..workflow.plan import write_config
+    from ..workflow.plan import Plan, write_config
 
     if all_families == bool(families):
         raise InvalidInputError("name the families to reproduce, or pass --all (not both)")
     config = {"families": [str(Path(f).resolve()) if Path(f).is_file() else f for f in families or _all_families()],
               "folds": folds, "cell": str(Path(cell).resolve()) if cell and Path(cell).is_file() else cell,
               "published": str(published.resolve()) if published else None, "epochs": epochs, "seed": seed}
+    Plan.from_config(config)  # refuse a bad request here, with its own exit code, before Snakemake starts
     results.mkdir(parents=True, exist_ok=True)
     config_file = write_config(results / "reproduce.yaml", config)
     argv = _snakemake_argv(results.resolve(), config_file.resolve(), _profile(profile, executor), cores, executor,

@@ -274,10 +274,13 @@ class Plan:
                 raise InvalidInputError(f"two different cells are both called {family.cell.key!r}; rename one")
             for fold in self.folds:
                 roles = fold_roles(family, fold)
-                if not roles["valid"] or not roles["test"]:
+                held = {*roles["valid"], *roles["test"]}
+                trains = family.cell.chroms is None or any(c not in held for c in family.cell.chroms)
+                if not roles["valid"] or not roles["test"] or not trains:
                     raise InvalidInputError(
                         f"{family.name} fold {fold}: the cell {family.cell.key} ({', '.join(family.cell.chroms or ())})"
-                        " lacks the fold's validation or test chromosomes; choose --folds whose chromosomes it has")
+                        " lacks the fold's training, validation or test chromosomes; choose --folds whose "
+                        "chromosomes it has")
 
     def _find_published(self) -> None:
         for family in self.families.values():

@@ -74,8 +74,12 @@ def paired_wilcoxon(metrics: pd.DataFrame, model: str, baseline: str, gene_set: 
 def _per_fold(metrics: pd.DataFrame, gene_set: str = "A") -> pd.DataFrame:
     """One row per fold: n_genes and each metric per model (set A)."""
     sel = metrics[metrics["set"] == gene_set]
+    models = list(dict.fromkeys(sel["model"]))  # reproduced first, as they were added
     wide = sel.pivot(index="fold", columns="model", values=["n_genes", *FOLD_METRICS])
+    wide = wide[[(metric, model) for metric in ("n_genes", *FOLD_METRICS) for model in models]]
     wide.columns = [f"{metric} {model}" for metric, model in wide.columns]
+    for model in models:
+        wide[f"n_genes {model}"] = wide[f"n_genes {model}"].map(lambda n: "NA" if pd.isna(n) else int(n))
     order = sorted(wide.index, key=lambda f: (not f.isdigit(), int(f) if f.isdigit() else 0, f))
     return wide.loc[order].reset_index()
 
