@@ -5,8 +5,9 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 - one 6 Mb window per step by default, windows without a TSS in their middle skipped;
 - each family's objective (`objectives.py`): the CAGE Poisson NLL on the middle 400 nodes; the
   e2e models add their three epigenomic heads on raw coverage with the task weight
-  max(0.01, sigmoid(epoch - 10)) and select on the validation CAGE NLL alone; the Seq-CNN base
-  trains on 100 kb chunks 20..39 of each window, 4 per step, on the mean of its three NLLs;
+  max(0.01, sigmoid(epoch - 10)), epochs counted from 1 as in the original, and select on the
+  validation CAGE NLL alone; the Seq-CNN base trains on 100 kb chunks 20..39 of each window,
+  4 per step, on the mean of its three NLLs;
   the `_fft` variants add the Fourier attribution prior;
 - separate training: Seq-GraphReg / Seq-CNN read the bottleneck of a frozen Seq-CNN base
   (`base=`), computed once per window (`bottlenecks.BottleneckCache`) instead of every step;
