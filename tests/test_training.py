@@ -70,6 +70,26 @@ def test_the_e2e_task_weight_counts_epochs_from_one_like_the_original():
     assert float(View.cage_weight) == pytest.approx(0.5)
 
 
+def test_mixed_float16_trains_with_loss_scaling(synth_cell):
+    """Float16 gradients underflow without loss scaling; Keras adds it only for a model whose own policy
+    is mixed_float16, and ours set `precision` per layer."""
+    import keras
+
+    from graphreg_zoo.models import EpiCNN
+
+    class Spy(keras.callbacks.Callback):
+        optimizers = []
+
+        def on_train_begin(self, logs=None):
+            self.optimizers.append(self.model.optimizer)
+
+    config = TrainConfig(epochs=1, upstream_compat=True)
+    result = fit(EpiCNN(precision="mixed_float16"), synth_cell, train_chroms=["chr1"], valid_chroms=["chr2"],
+                 config=config, progress=False, extra_callbacks=[Spy()])
+    assert isinstance(Spy.optimizers[0], keras.optimizers.LossScaleOptimizer)
+    assert np.isfinite(result.history["loss"][0])
+
+
 def test_a_tiny_run_learns_and_saves_a_preset_with_its_card(synth_cell, tmp_path):
     result = train(RECIPE, synth_cell, out_dir=tmp_path / "preset", progress=False)
     losses = result.history["loss"]

@@ -263,9 +263,8 @@ def fit(
     set_frozen_batchnorm(model, config.batchnorm == "frozen")
     train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows, valid_windows,
                                        bottlenecks)
-    schedule = keras.optimizers.schedules.InverseTimeDecay(config.learning_rate, decay_steps=1, decay_rate=config.decay)
     goal = objective(model, config.upstream_compat)
-    goal.trainee.compile(optimizer=keras.optimizers.Adam(schedule), loss=goal.loss, metrics=goal.metrics,
+    goal.trainee.compile(optimizer=_optimizer(model, config), loss=goal.loss, metrics=goal.metrics,
                          jit_compile=config.jit_compile)
     stopper = early_stopping_callback(config.max_early_stopping, monitor=goal.monitor)
     callbacks = [*goal.callbacks, stopper, keras.callbacks.TerminateOnNaN(), _progress_callback(config.epochs, progress)]
@@ -282,6 +281,21 @@ def fit(
         best_epoch=stopper.best_epoch + 1,
         stopped_early=stopper.stopped,
     )
+
+
+def _optimizer(model, config: TrainConfig):
+    """Adam with the original's inverse-time decay; loss-scaled when any layer computes in float16.
+
+    Keras scales the loss by itself only when the compiled model's own policy is mixed_float16; our
+    models keep a float32 policy and set `precision` per layer (the rate heads stay float32), so
+    without the wrapper small float16 gradients underflow to zero.
+    """
+    keras = _keras()
+    schedule = keras.optimizers.schedules.InverseTimeDecay(config.learning_rate, decay_steps=1, decay_rate=config.decay)
+    adam = keras.optimizers.Adam(schedule)
+    if any(layer.dtype_policy.name == "mixed_float16" for layer in model.layers):
+        return keras.optimizers.LossScaleOptimizer(adam)
+    return adam
 
 
 def _check_finite(losses: list[float], model, config: TrainConfig) -> None:
