@@ -19,8 +19,8 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 - by default dropout on (as the paper describes the model) and BatchNorm with frozen
   statistics (`batchnorm="frozen"`): with one 6 Mb window per step, batch statistics are one
   window's statistics, the moving averages never match them, and validation in inference
-  mode degrades (measured on the synthetic genome: test R 0.15 with `batchnorm="batch"`
-  vs 0.92 frozen after 25 epochs; docs/training.md). `batchnorm="batch"` is standard BN;
+  mode degrades (measured on the synthetic genome: training/README.md, "Training modes
+  measured"). `batchnorm="batch"` is standard BN;
 - resumable runs (Keras BackupAndRestore), seeded and deterministic on CPU;
 - chromosome-level splits, or window-level ones (`train_windows=`/`valid_windows=`) for data with
   few chromosomes (docs/case-study-k562-chr22.md);
