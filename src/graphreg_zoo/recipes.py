@@ -13,9 +13,10 @@ import inspect
 import os
 from pathlib import Path
 
+from ._data import data_dir
 from .errors import InvalidInputError
 
-RECIPE_DIR = Path(__file__).resolve().parent / "recipe_files"
+RECIPE_DIR = data_dir("recipe_files")
 
 
 def recipe_path(name: str) -> Path:

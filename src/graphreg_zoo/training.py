@@ -421,7 +421,7 @@ def _plain(value):
 def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, config: TrainConfig, out_dir: Path,
                         base=None):
     """Save the preset with a zoo card filled from the run (and the frozen base it read, if any)."""
-    from . import __version__
+    from ._version import __version__
     from .prediction import _track_quantiles
     from .zoo.presets import save_preset
 

@@ -14,12 +14,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._data import data_dir
 from ..errors import InvalidInputError
 
 if TYPE_CHECKING:
     import pandas
 
-BUILTIN_CARDS = Path(__file__).resolve().parent.parent / "zoo_cards"
+BUILTIN_CARDS = data_dir("zoo_cards")
 CARDS_ENV = "GRAPHREG_ZOO_CARDS"
 REQUIRED = ("name", "aliases", "kind", "cell", "genome", "model", "folds", "license", "citation")
 _MEMBER = re.compile(r"^(?P<name>[^@]+)@fold(?P<fold>\d+)$")
