@@ -85,14 +85,14 @@ def test_build_model_for_each_distinct_config(recipes):
     assert len(built) == 7
 
 
-def _fake_cell(n_autosomes: int) -> SimpleNamespace:
-    return SimpleNamespace(chroms=[f"chr{i}" for i in range(1, n_autosomes + 1)] + ["chrX"])
+def _fake_cell(n_autosomes: int, genome: str) -> SimpleNamespace:
+    return SimpleNamespace(chroms=[f"chr{i}" for i in range(1, n_autosomes + 1)] + ["chrX"], genome=genome)
 
 
-@pytest.mark.parametrize(("name", "organism", "n"), [("epi_K562_hichip_fdr01", "human", 22),
-                                                      ("epi_mESC_hichip_fdr1", "mouse", 19)])
-def test_fold_splits(recipes, name, organism, n):
-    recipe, cell = recipes[name], _fake_cell(n)
+@pytest.mark.parametrize(("name", "organism", "n", "genome"), [("epi_K562_hichip_fdr01", "human", 22, "hg19"),
+                                                               ("epi_mESC_hichip_fdr1", "mouse", 19, "mm10")])
+def test_fold_splits(recipes, name, organism, n, genome):
+    recipe, cell = recipes[name], _fake_cell(n, genome)
     assert recipe["data"]["organism"] == organism
     for fold in recipe["folds"]:
         split = split_chromosomes(recipe, cell, fold)
@@ -106,6 +106,24 @@ def test_fold_splits(recipes, name, organism, n):
         assert split_chromosomes(recipe, cell, 10)["valid"] == ["chr10", "chr1"]
     else:
         assert all("chr22" in split_chromosomes(recipe, cell, f)["train"] for f in recipe["folds"])
+
+
+def test_a_recipe_without_organism_takes_the_folds_of_the_cells_genome(recipes):
+    recipe = {**recipes["epi_mESC_hichip_fdr1"], "data": {"cell": "mESC"}}  # no organism
+    mouse = _fake_cell(19, "mm10")
+    # mouse fold 10 validates on {10, 20 -> 1} and tests on {11, 21 -> 2}; human's would test on chr11 alone
+    assert split_chromosomes(recipe, mouse, 10) == split_chromosomes(recipes["epi_mESC_hichip_fdr1"], mouse, 10)
+    assert split_chromosomes(recipe, mouse, 10)["test"] == ["chr11", "chr2"]
+    assert split_chromosomes(recipe, _fake_cell(22, "GRCh38"), 10)["test"] == ["chr11", "chr21"]
+
+
+def test_a_recipe_whose_organism_contradicts_the_cells_genome_is_refused(recipes):
+    from graphreg_zoo.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="organism 'human' but the cell's genome is mm10"):
+        split_chromosomes(recipes["epi_K562_hichip_fdr01"], _fake_cell(19, "mm10"), 1)
+    # a custom build has no known organism: the recipe's decides
+    assert split_chromosomes(recipes["epi_mESC_hichip_fdr1"], _fake_cell(19, "synth1"), 10)["test"] == ["chr11", "chr2"]
 
 
 def test_a_packaged_recipe_trains_as_written(tmp_path):

@@ -45,6 +45,51 @@ def test_upstream_early_stopping_counts_like_the_original():
     assert stopper.best_epoch == 1 and epoch == 5 and stopper.stopped
 
 
+def test_the_e2e_task_weight_counts_epochs_from_one_like_the_original():
+    """The original sets alpha = max(0.01, sigmoid(epoch - 10)) in `for epoch in range(1, n_epochs + 1)`;
+    Keras numbers the same epochs 0.., so Keras epoch 9 (the tenth) must weigh CAGE 0.5."""
+    import math
+
+    import keras
+
+    from graphreg_zoo.training.objectives import task_weight_callback
+
+    class View:
+        cage_weight = keras.Variable(0.0)
+
+    callback = task_weight_callback()
+    callback.set_model(View())
+    for original_epoch in range(1, 21):
+        expected = max(0.01, 1.0 / (1.0 + math.exp(-(original_epoch - 10))))
+        logs = {}
+        callback.on_epoch_begin(original_epoch - 1)
+        callback.on_epoch_end(original_epoch - 1, logs)
+        assert float(View.cage_weight) == pytest.approx(expected, rel=1e-6), original_epoch
+        assert logs["cage_task_weight"] == pytest.approx(expected)
+    callback.on_epoch_begin(9)
+    assert float(View.cage_weight) == pytest.approx(0.5)
+
+
+def test_mixed_float16_trains_with_loss_scaling(synth_cell):
+    """Float16 gradients underflow without loss scaling; Keras adds it only for a model whose own policy
+    is mixed_float16, and ours set `precision` per layer."""
+    import keras
+
+    from graphreg_zoo.models import EpiCNN
+
+    class Spy(keras.callbacks.Callback):
+        optimizers = []
+
+        def on_train_begin(self, logs=None):
+            self.optimizers.append(self.model.optimizer)
+
+    config = TrainConfig(epochs=1, upstream_compat=True)
+    result = fit(EpiCNN(precision="mixed_float16"), synth_cell, train_chroms=["chr1"], valid_chroms=["chr2"],
+                 config=config, progress=False, extra_callbacks=[Spy()])
+    assert isinstance(Spy.optimizers[0], keras.optimizers.LossScaleOptimizer)
+    assert np.isfinite(result.history["loss"][0])
+
+
 def test_a_tiny_run_learns_and_saves_a_preset_with_its_card(synth_cell, tmp_path):
     result = train(RECIPE, synth_cell, out_dir=tmp_path / "preset", progress=False)
     losses = result.history["loss"]

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from ._atomic import atomic_path
+
+if TYPE_CHECKING:
+    import pandas
 
 Panel = tuple[str, np.ndarray, np.ndarray]
 

@@ -1,4 +1,5 @@
-"""Numerical parity with the original forward pass on every upstream fixture (both encodings)."""
+"""Numerical parity with the original forward pass on every upstream fixture (both encodings), from the
+in-repo goldens (tests/goldens)."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.backend
 def test_fixture_parity(upstream_fixtures, name, encoding):
     io = np.load(upstream_fixtures / f"{name}_io.npz")
     model = convert_upstream(upstream_fixtures / f"{encoding}{name}.h5", return_attention=True)
-    outputs = model(fixture_inputs(name, io), training=False)
+    outputs = model(fixture_inputs(name, io, upstream_fixtures), training=False)
     checked = compare_outputs(outputs, io)
     assert "out_cage" in checked or name == "seq_cnn_base"
     if name in ("epi_graphreg", "seq_graphreg", "seq_graphreg_e2e"):

@@ -17,7 +17,7 @@ import typer
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow start-up chatter out of CLI output
 
-from .. import __version__
+from .._version import __version__
 from ..errors import GraphRegZooError
 
 _COMMAND_MODULES = ("zoo", "prep", "contacts", "predict", "train", "evaluate", "interpret", "simulate", "demo",

@@ -1,4 +1,4 @@
-"""Common base of the nine GraphReg models: a functional keras.Model whose
+"""Common base of the seven GraphReg model classes (`MODEL_CLASSES`): a functional keras.Model whose
 config is exactly its constructor arguments (keras-hub style)."""
 from __future__ import annotations
 

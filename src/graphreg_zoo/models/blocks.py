@@ -23,7 +23,8 @@ class Builder:
         gat_units, gat_heads: graph attention size (32 x 4).
         seed: optional base seed for the graph-attention initialisers.
         precision: Keras dtype policy of the hidden layers ("float32", "mixed_bfloat16",
-            "mixed_float16"); the exponential rate heads always compute in float32.
+            "mixed_float16"); the exponential rate heads always compute in float32. Training
+            loss-scales a model with float16 layers (`training._optimizer`).
     """
 
     def __init__(

@@ -62,7 +62,8 @@ def poisson_nll(y_true, y_pred, *, bins: tuple[int, int] | None = LOSS_NODES, in
 
 
 def e2e_task_weight(epoch: int) -> float:
-    """CAGE weight of the e2e multi-task loss: max(0.01, sigmoid(epoch - 10))."""
+    """CAGE weight of the e2e multi-task loss: max(0.01, sigmoid(epoch - 10)), `epoch` counted from 1
+    as in the original training loop (UPSTREAM §2.6)."""
     return max(0.01, 1.0 / (1.0 + math.exp(-(epoch - 10))))
 
 

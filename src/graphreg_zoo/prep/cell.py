@@ -274,7 +274,7 @@ class _Job:
                              "files": {str(f): {"sha256": sha256_file(f), "bytes": f.stat().st_size} for f in files}}
                       for role, files in self.files.items()}
         fasta = self.paths.get("fasta")
-        from .. import __version__
+        from .._version import __version__
 
         return {
             "format_version": FORMAT_VERSION,

@@ -5,8 +5,9 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 - one 6 Mb window per step by default, windows without a TSS in their middle skipped;
 - each family's objective (`objectives.py`): the CAGE Poisson NLL on the middle 400 nodes; the
   e2e models add their three epigenomic heads on raw coverage with the task weight
-  max(0.01, sigmoid(epoch - 10)) and select on the validation CAGE NLL alone; the Seq-CNN base
-  trains on 100 kb chunks 20..39 of each window, 4 per step, on the mean of its three NLLs;
+  max(0.01, sigmoid(epoch - 10)), epochs counted from 1 as in the original, and select on the
+  validation CAGE NLL alone; the Seq-CNN base trains on 100 kb chunks 20..39 of each window,
+  4 per step, on the mean of its three NLLs;
   the `_fft` variants add the Fourier attribution prior;
 - separate training: Seq-GraphReg / Seq-CNN read the bottleneck of a frozen Seq-CNN base
   (`base=`), computed once per window (`bottlenecks.BottleneckCache`) instead of every step;
@@ -18,8 +19,8 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 - by default dropout on (as the paper describes the model) and BatchNorm with frozen
   statistics (`batchnorm="frozen"`): with one 6 Mb window per step, batch statistics are one
   window's statistics, the moving averages never match them, and validation in inference
-  mode degrades (measured on the synthetic genome: test R 0.15 with `batchnorm="batch"`
-  vs 0.92 frozen after 25 epochs; docs/training.md). `batchnorm="batch"` is standard BN;
+  mode degrades (measured on the synthetic genome: training/README.md, "Training modes
+  measured"). `batchnorm="batch"` is standard BN;
 - resumable runs (Keras BackupAndRestore), seeded and deterministic on CPU;
 - chromosome-level splits, or window-level ones (`train_windows=`/`valid_windows=`) for data with
   few chromosomes (docs/case-study-k562-chr22.md);
@@ -262,9 +263,8 @@ def fit(
     set_frozen_batchnorm(model, config.batchnorm == "frozen")
     train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows, valid_windows,
                                        bottlenecks)
-    schedule = keras.optimizers.schedules.InverseTimeDecay(config.learning_rate, decay_steps=1, decay_rate=config.decay)
     goal = objective(model, config.upstream_compat)
-    goal.trainee.compile(optimizer=keras.optimizers.Adam(schedule), loss=goal.loss, metrics=goal.metrics,
+    goal.trainee.compile(optimizer=_optimizer(model, config), loss=goal.loss, metrics=goal.metrics,
                          jit_compile=config.jit_compile)
     stopper = early_stopping_callback(config.max_early_stopping, monitor=goal.monitor)
     callbacks = [*goal.callbacks, stopper, keras.callbacks.TerminateOnNaN(), _progress_callback(config.epochs, progress)]
@@ -281,6 +281,21 @@ def fit(
         best_epoch=stopper.best_epoch + 1,
         stopped_early=stopper.stopped,
     )
+
+
+def _optimizer(model, config: TrainConfig):
+    """Adam with the original's inverse-time decay; loss-scaled when any layer computes in float16.
+
+    Keras scales the loss by itself only when the compiled model's own policy is mixed_float16; our
+    models keep a float32 policy and set `precision` per layer (the rate heads stay float32), so
+    without the wrapper small float16 gradients underflow to zero.
+    """
+    keras = _keras()
+    schedule = keras.optimizers.schedules.InverseTimeDecay(config.learning_rate, decay_steps=1, decay_rate=config.decay)
+    adam = keras.optimizers.Adam(schedule)
+    if any(layer.dtype_policy.name == "mixed_float16" for layer in model.layers):
+        return keras.optimizers.LossScaleOptimizer(adam)
+    return adam
 
 
 def _check_finite(losses: list[float], model, config: TrainConfig) -> None:
@@ -406,7 +421,7 @@ def _plain(value):
 def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, config: TrainConfig, out_dir: Path,
                         base=None):
     """Save the preset with a zoo card filled from the run (and the frozen base it read, if any)."""
-    from .. import __version__
+    from .._version import __version__
     from ..contract import recorded_contract, set_on_model
     from ..prediction import _track_quantiles
     from ..zoo.presets import save_preset

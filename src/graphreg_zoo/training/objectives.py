@@ -176,18 +176,22 @@ def forward_with_fourier_prior(model, inputs: dict, training, *, output: str, cu
 
 
 def task_weight_callback():
-    """Sets the e2e CAGE task weight max(0.01, sigmoid(epoch - 10)) at every epoch start (and logs it)."""
+    """Sets the e2e CAGE task weight max(0.01, sigmoid(epoch - 10)) at every epoch start (and logs it).
+
+    Keras counts epochs from 0, the original loop from 1 (`for epoch in range(1, n_epochs + 1)`):
+    Keras epoch e is the original's epoch e + 1, so the weight reaches 0.5 in the tenth epoch, as there.
+    """
     import keras
 
     from ..models.losses import e2e_task_weight
 
     class TaskWeight(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.model.cage_weight.assign(e2e_task_weight(epoch))
+            self.model.cage_weight.assign(e2e_task_weight(epoch + 1))
 
         def on_epoch_end(self, epoch, logs=None):
             if logs is not None:
-                logs["cage_task_weight"] = e2e_task_weight(epoch)
+                logs["cage_task_weight"] = e2e_task_weight(epoch + 1)
 
     return TaskWeight()
 

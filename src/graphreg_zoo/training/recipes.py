@@ -5,6 +5,7 @@ CellData it needs), either `folds: [1..10]` (the original chromosome folds) or e
 `chromosomes: {train, valid, test}`, and `training:` (see `TrainConfig`). The packaged recipes
 (training/recipes/, one per zoo card) also carry `upstream`, `model.architecture`, more `data`
 keys (organism, reference_cell, tracks, cage, fasta, base_model) and `engine`: see training/README.md.
+The folds follow the cell's genome (`fold_organism`), not a default organism.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import inspect
 import os
 from pathlib import Path
 
+from .._data import data_dir
 from ..errors import InvalidInputError
 
-RECIPE_DIR = Path(__file__).resolve().parents[1] / "recipe_files"
+RECIPE_DIR = data_dir("recipe_files")
 
 
 def recipe_path(name: str) -> Path:
@@ -65,6 +67,26 @@ def _named(numbers, cell_chroms: list[str]) -> list[str]:
     return [by_number[str(n)] for n in numbers if str(n) in by_number]
 
 
+def fold_organism(recipe: dict, cell) -> str:
+    """The organism whose fold scheme splits `cell`: its genome's (hg19/hg38 human, mm10 mouse).
+
+    A recipe's `data.organism` must agree with a known genome (a human recipe's folds on mouse
+    chromosomes hold out the wrong autosomes); it only decides for custom builds, which default to human.
+    """
+    from ..prep.assembly import canonical_build
+    from ..zoo.folds import ORGANISM_OF_GENOME
+
+    stated = recipe.get("data", {}).get("organism")
+    genome = getattr(cell, "genome", None)
+    known = ORGANISM_OF_GENOME.get(canonical_build(genome)) if genome else None
+    if known and stated and stated != known:
+        raise InvalidInputError(
+            f"recipe {recipe.get('name')!r} says organism {stated!r} but the cell's genome is {genome} ({known}): "
+            f"set `data: organism: {known}` in the recipe (or drop it: the cell's genome decides)"
+        )
+    return known or stated or "human"
+
+
 def split_chromosomes(recipe: dict, cell, fold: int | None) -> dict[str, list[str]]:
     """Train / valid / test chromosome names of the cell for this recipe and fold."""
     explicit = recipe.get("chromosomes")
@@ -74,8 +96,7 @@ def split_chromosomes(recipe: dict, cell, fold: int | None) -> dict[str, list[st
         raise InvalidInputError("this recipe uses the original folds: pass --fold N (1..10)")
     from ..zoo.folds import chromosome_number, fold_chromosomes
 
-    organism = recipe.get("data", {}).get("organism", "human")
-    held = fold_chromosomes(fold, organism)
+    held = fold_chromosomes(fold, fold_organism(recipe, cell))
     split = {role: _named(held[role], cell.chroms) for role in ("valid", "test")}
     out = {*split["valid"], *split["test"]}
     split["train"] = [c for c in cell.chroms if chromosome_number(c) is not None and c not in out]

@@ -13,13 +13,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._data import data_dir
 from ..errors import InvalidInputError
 from ..settings import current
 
 if TYPE_CHECKING:
     import pandas
 
-BUILTIN_CARDS = Path(__file__).resolve().parent.parent / "zoo_cards"
+BUILTIN_CARDS = data_dir("zoo_cards")
 REQUIRED = ("name", "aliases", "kind", "cell", "genome", "model", "folds", "license", "citation")
 _MEMBER = re.compile(r"^(?P<name>[^@]+)@fold(?P<fold>\d+)$")
 LIST_COLUMNS = ("name", "kind", "cell", "genome", "assay", "fdr", "generalizable", "naming", "aliases")

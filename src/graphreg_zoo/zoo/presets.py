@@ -23,7 +23,7 @@ PRESET_FORMAT = 1
 def _metadata(model) -> dict:
     import keras
 
-    from .. import __version__
+    from .._version import __version__
 
     return {
         "preset_format": PRESET_FORMAT,
