@@ -124,6 +124,26 @@ def test_early_stopping_fires_without_improvement(synth_cell):
     assert result.stopped_early and len(result.history["loss"]) == 2 and result.best_epoch == 1
 
 
+def test_fit_leaves_no_process_wide_state_and_restores_the_callers_flags(synth_cell):
+    """Op determinism (process-wide, rules out XLA) is off again after training, and the model's
+    BatchNorm layers are back to the caller's setting."""
+    import keras
+
+    from graphreg_zoo.models import EpiGraphReg
+    from graphreg_zoo.models.layers import BatchNorm
+
+    model = EpiGraphReg(seed=0)
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, BatchNorm)]
+    assert norms and not any(layer.frozen_statistics for layer in norms)
+    fit(model, synth_cell, train_chroms=["chr1"], valid_chroms=["chr2"], config=TrainConfig(epochs=1, seed=3),
+        progress=False)
+    assert not any(layer.frozen_statistics for layer in norms)
+    if keras.backend.backend() == "tensorflow":
+        from tensorflow.python.framework import config as tf_config
+
+        assert not tf_config.is_op_determinism_enabled()
+
+
 def test_training_is_deterministic_on_cpu(synth_cell):
     import keras
 

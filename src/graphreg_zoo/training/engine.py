@@ -29,11 +29,12 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -176,13 +177,43 @@ def _check_split(train_chroms, valid_chroms, train_windows, valid_windows) -> No
         raise InvalidInputError(f"chromosomes {clash} are a whole-chromosome role and also hold windows of the other")
 
 
-def _configure_determinism(seed: int) -> None:
+@contextlib.contextmanager
+def deterministic(seed: int) -> Iterator[None]:
+    """Seed every generator and, on TensorFlow, run ops deterministically inside the block only.
+
+    TensorFlow's op determinism is process-wide and rules out XLA, so leaving it on would silently
+    slow every later prediction in the same process; it is restored to what it was on exit.
+    """
     keras = _keras()
     keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config  # `is_`/`disable_` are not under tf.config
 
-        tf.config.experimental.enable_op_determinism()
+    was_on = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_on:
+            tf_config.disable_op_determinism()
+
+
+@contextlib.contextmanager
+def _frozen_batchnorm(model, frozen: bool) -> Iterator[None]:
+    """BatchNorm layers train with frozen statistics (or not) inside the block; the caller's flags after."""
+    from ..models.layers import BatchNorm
+
+    layers = [layer for layer in model._flatten_layers() if isinstance(layer, BatchNorm)]
+    before = [layer.frozen_statistics for layer in layers]
+    set_frozen_batchnorm(model, frozen)
+    try:
+        yield
+    finally:
+        for layer, flag in zip(layers, before):
+            layer.frozen_statistics = flag
 
 
 def data_parallel_scope(enabled: bool = True):
@@ -192,8 +223,6 @@ def data_parallel_scope(enabled: bool = True):
     model must be built inside the scope, and `fit` run inside it too. With one device, or
     another backend, it is a no-op (for TensorFlow use tf.distribute.MirroredStrategy().scope()).
     """
-    import contextlib
-
     keras = _keras()
     if not enabled or keras.backend.backend() != "jax" or len(keras.distribution.list_devices()) < 2:
         return contextlib.nullcontext()
@@ -220,7 +249,6 @@ def _frozen_base(model, base, bottleneck_dir, cell):
                                 "(--base) a trained Seq-CNN base of the same fold")
     if hasattr(base, "models") or not is_base(base):
         raise InvalidInputError(f"base= must be one Seq-CNN base model (one fold), not {getattr(base, 'name', base)!r}")
-    base.trainable = False
     return BottleneckCache(base, cell, bottleneck_dir)
 
 
@@ -257,23 +285,23 @@ def fit(
     cell = as_cell(cell)
     bottlenecks = _frozen_base(model, base, bottleneck_dir, cell)
     _check_split(train_chroms, valid_chroms, train_windows, valid_windows)
-    _configure_determinism(config.seed)
     if config.batchnorm not in ("frozen", "batch"):
         raise InvalidInputError(f"batchnorm must be 'frozen' or 'batch', not {config.batchnorm!r}")
-    set_frozen_batchnorm(model, config.batchnorm == "frozen")
-    train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows, valid_windows,
-                                       bottlenecks)
-    goal = objective(model, config.upstream_compat)
-    goal.trainee.compile(optimizer=_optimizer(model, config), loss=goal.loss, metrics=goal.metrics,
-                         jit_compile=config.jit_compile)
-    stopper = early_stopping_callback(config.max_early_stopping, monitor=goal.monitor)
-    callbacks = [*goal.callbacks, stopper, keras.callbacks.TerminateOnNaN(), _progress_callback(config.epochs, progress)]
-    if backup_dir is not None:
-        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True))
-    callbacks.extend(extra_callbacks or [])
-    history = goal.trainee.fit(
-        train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks, verbose=0
-    )
+    with deterministic(config.seed), _frozen_batchnorm(model, config.batchnorm == "frozen"):
+        train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows,
+                                           valid_windows, bottlenecks)
+        goal = objective(model, config.upstream_compat)
+        goal.trainee.compile(optimizer=_optimizer(model, config), loss=goal.loss, metrics=goal.metrics,
+                             jit_compile=config.jit_compile)
+        stopper = early_stopping_callback(config.max_early_stopping, monitor=goal.monitor)
+        callbacks = [*goal.callbacks, stopper, keras.callbacks.TerminateOnNaN(),
+                     _progress_callback(config.epochs, progress)]
+        if backup_dir is not None:
+            callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True))
+        callbacks.extend(extra_callbacks or [])
+        history = goal.trainee.fit(
+            train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks, verbose=0
+        )
     _check_finite(history.history.get("loss", []), model, config)
     return TrainResult(
         model=model,
@@ -330,15 +358,14 @@ def train(recipe, data, *, fold: int | None = None, out_dir=None, progress: bool
     config = TrainConfig(**{**recipe.get("training", {}), **overrides})
     split = split_chromosomes(recipe, cell, fold)
     base_model = _resolve_base(base, fold, recipe)
-    _configure_determinism(config.seed)  # before building: the initial weights are seeded too
     out = Path(out_dir) if out_dir else None
-    with data_parallel_scope(config.data_parallel):
+    with deterministic(config.seed), data_parallel_scope(config.data_parallel):  # seeded before building
         model = build_model(recipe, cell)
         result = fit(model, cell, train_chroms=split["train"], valid_chroms=split["valid"], config=config,
                      backup_dir=out / ".backup" if out else None, progress=progress,
                      base=base_model,
                      bottleneck_dir=out / ".bottlenecks" if out else None)
-    result.metrics = held_out_metrics(result.model, cell, split, base=base_model, config=config)
+        result.metrics = held_out_metrics(result.model, cell, split, base=base_model, config=config)
     if out is not None:
         result.preset = save_trained_preset(result, recipe, cell, split, fold, config, out, base=base_model)
         shutil.rmtree(out / ".bottlenecks", ignore_errors=True)
