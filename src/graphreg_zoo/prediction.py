@@ -102,8 +102,8 @@ def _fold_label(model, routed: str) -> str:
 def compile_for_inference(model) -> None:
     """Compile `model` for `predict_on_batch` unless it is compiled: with XLA on TensorFlow where the
     model asks for it (`xla_inference`), else as Keras decides (jit on JAX, graph mode on TensorFlow
-    without a GPU). Where XLA cannot run (TensorFlow's op determinism, which training turns on),
-    Keras falls back to graph mode; its warning about that is not passed on."""
+    without a GPU). Where XLA cannot run (TensorFlow's op determinism, on inside training's
+    `deterministic` block), Keras falls back to graph mode; its warning about that is not passed on."""
     if getattr(model, "compiled", False):
         return
     import keras
