@@ -45,6 +45,9 @@ def register(app: typer.Typer) -> None:
         base: Optional[str] = typer.Option(
             None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separately trained Seq model."
         ),
+        allow_base_mismatch: bool = typer.Option(
+            False, "--allow-base-mismatch", help="Run a --base whose fold or flavour does not match the model's."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate (report + plots)."""
@@ -60,7 +63,7 @@ def register(app: typer.Typer) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             results = predict_nodes(load(model), data, chrom, batch_size=batch_size, progress=not quiet,
-                                    base=load(base) if base else None)
+                                    base=load(base) if base else None, allow_base_mismatch=allow_base_mismatch)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
         import pandas as pd

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..bottlenecks import model_inputs
+from ..bottlenecks import model_inputs, pair_bases
 from ..errors import InvalidInputError
 from ..prediction import forward_cage, input_names
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
@@ -58,19 +58,14 @@ def resolve_inputs(model, cell) -> tuple[Any, Any]:
     return as_model(model), as_cell(cell)
 
 
-def members(model, base=None) -> list[Member]:
+def members(model, base=None, *, allow_base_mismatch: bool = False) -> list[Member]:
     """The models to run: a FoldEnsemble's folds (sorted), a list's items, or the model itself.
 
     `base` (a Seq-CNN base, a list or a FoldEnsemble of them) feeds models whose input is a
-    bottleneck; ensembles are paired by fold number, lists by position.
+    bottleneck, paired by fold and flavour (`bottlenecks.pair_bases`; a mismatch is refused
+    unless `allow_base_mismatch`).
     """
-    models = _as_list(model)
-    bases = _as_list(base) if base is not None else [None] * len(models)
-    if len(bases) == 1 and len(models) > 1:
-        bases = bases * len(models)
-    if len(bases) != len(models):
-        raise InvalidInputError(f"{len(models)} models but {len(bases)} Seq-CNN base models; give one base per fold")
-    out = [Member(m, b) for m, b in zip(models, bases)]
+    out = [Member(m, b) for m, b in pair_bases(model, base, allow_mismatch=allow_base_mismatch)]
     for m in out:
         if m.primary == "bottleneck" and m.base is None:
             raise InvalidInputError(
@@ -78,13 +73,6 @@ def members(model, base=None) -> list[Member]:
             )
     return out
 
-
-def _as_list(model) -> list:
-    if hasattr(model, "models") and hasattr(model, "folds"):  # a FoldEnsemble
-        return [model.models[f] for f in sorted(model.models)]
-    if isinstance(model, (list, tuple)):
-        return list(model)
-    return [model]
 
 
 def window_kind(group: Sequence[Member]) -> str:
@@ -161,8 +149,8 @@ def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | N
 class WindowRun:
     """One window's arrays and members, for predictions under edits of the arrays."""
 
-    def __init__(self, model, cell, window: Window, base=None):
-        self.members = members(model, base)
+    def __init__(self, model, cell, window: Window, base=None, allow_base_mismatch: bool = False):
+        self.members = members(model, base, allow_base_mismatch=allow_base_mismatch)
         self.window = window
         self.cell = cell
         self.arrays = window_arrays(cell, window, window_kind(self.members))

@@ -53,6 +53,7 @@ def attribute(
     base=None,
     batch_size: int | None = None,
     resolution: int | None = None,
+    allow_base_mismatch: bool = False,
 ):
     """Attribution of one gene's predicted CAGE to every input bin of its window.
 
@@ -66,7 +67,8 @@ def attribute(
         n_samples: baseline/interpolation draws of expected gradients.
         neighbours: nodes on each side of the TSS node summed into the target.
         seed: seed of the expected-gradients draws.
-        base: the Seq-CNN base (or one per fold) of a separately trained Seq model.
+        base: the Seq-CNN base (or one per fold) of a separately trained Seq model, paired by fold and
+            flavour; `allow_base_mismatch` runs a mismatched one anyway (with a warning).
         batch_size: inputs per gradient call (default 1 for sequence, 8 otherwise).
         resolution: bin size of the output in bp (default: the input's own, 100 or 1);
             a coarser one sums the attributions in each bin.
@@ -82,7 +84,7 @@ def attribute(
     model, cell = resolve_inputs(model, cell)
     _check(method, baseline, n_samples, neighbours)
     site = locate(cell, gene, chrom, tss)
-    run = WindowRun(model, cell, site.window, base)
+    run = WindowRun(model, cell, site.window, base, allow_base_mismatch)
     nodes = site.target_nodes(neighbours)
     scores = np.mean(
         [_member_scores(m, run.arrays, nodes, method, baseline, n_samples, seed, batch_size) for m in run.members],

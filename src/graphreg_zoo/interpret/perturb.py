@@ -259,7 +259,7 @@ def _scan(cell, chosen, chroms: Sequence[str], pvalue: float, scanner_class) -> 
 
 
 def ism(model, cell, gene: str, chrom: str, start: int, end: int, *, tss: int | None = None, base=None,
-        batch_size: int = 3) -> pd.DataFrame:
+        batch_size: int = 3, allow_base_mismatch: bool = False) -> pd.DataFrame:
     """In-silico saturation mutagenesis of [start, end) for one gene.
 
     Every position is set to each of its 3 other bases (4 when the reference is N), one
@@ -271,7 +271,7 @@ def ism(model, cell, gene: str, chrom: str, start: int, end: int, *, tss: int | 
     """
     model, cell = resolve_inputs(model, cell)
     site = locate(cell, gene, chrom, tss)
-    run = WindowRun(model, cell, site.window, base)
+    run = WindowRun(model, cell, site.window, base, allow_base_mismatch)
     _require(run.members, lambda m: m.primary in ("sequence", "bottleneck"),
              "ISM mutates DNA; it needs a sequence model")
     if not (start < end and run.contains(start, end)):
@@ -362,7 +362,7 @@ def _check_references(cell, variants: pd.DataFrame, path) -> None:
 
 
 def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[str] | None = None, *, base=None,
-                    batch_size: int = 2) -> pd.DataFrame:
+                    batch_size: int = 2, allow_base_mismatch: bool = False) -> pd.DataFrame:
     """Predicted effect of each VCF substitution on the genes of the windows that hold it.
 
     Reference alleles are checked against the cell's FASTA first (a mismatch raises
@@ -376,7 +376,7 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
         include one of `genes`.
     """
     model, cell = resolve_inputs(model, cell)
-    _require(members(model, base), lambda m: m.primary in ("sequence", "bottleneck"),
+    _require(members(model, base, allow_base_mismatch=allow_base_mismatch), lambda m: m.primary in ("sequence", "bottleneck"),
              "variant effects edit DNA; they need a sequence model")
     variants, skipped = read_vcf(vcf_path)
     variants["chrom"] = [_cell_chrom(cell, c) for c in variants["chrom"]]
@@ -391,7 +391,7 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
             inside = on_chrom[(offsets >= 0) & (offsets + on_chrom["ref"].str.len().to_numpy() <= WINDOW_BP)]
             if inside.empty:
                 continue
-            run = WindowRun(model, cell, window, base)
+            run = WindowRun(model, cell, window, base, allow_base_mismatch)
             table = _select_genes(run.genes(), genes)
             if table.empty:
                 continue
@@ -433,7 +433,7 @@ def _effects(table: pd.DataFrame, chrom: str, wt: np.ndarray, perturbed: np.ndar
 
 
 def edge_knockout(model, cell, chrom: str, start: int, end: int, genes: Sequence[str] | None = None, *,
-                  base=None) -> pd.DataFrame:
+                  base=None, allow_base_mismatch: bool = False) -> pd.DataFrame:
     """Remove every contact-graph edge touching the nodes that overlap [start, end) (a loop
     anchor or an enhancer) and report the change of the genes in the windows holding them.
 
@@ -445,7 +445,7 @@ def edge_knockout(model, cell, chrom: str, start: int, end: int, genes: Sequence
         unchanged by construction and not listed.
     """
     model, cell = resolve_inputs(model, cell)
-    group = members(model, base)
+    group = members(model, base, allow_base_mismatch=allow_base_mismatch)
     _require(group, lambda m: m.is_graph, "edge knockout removes contact-graph edges; it needs a graph model "
              "(Epi-GraphReg, Seq-GraphReg, Seq-GraphReg e2e), not a CNN")
     size = cell.chrom_sizes[chrom] if chrom in cell.chroms else None
@@ -458,7 +458,7 @@ def edge_knockout(model, cell, chrom: str, start: int, end: int, genes: Sequence
         local = local[(local >= 0) & (local < WINDOW_NODES)]
         if not len(local):
             continue
-        run = WindowRun(model, cell, window, base)
+        run = WindowRun(model, cell, window, base, allow_base_mismatch)
         table = _select_genes(run.genes(), genes)
         if table.empty:
             continue
