@@ -121,8 +121,10 @@ def test_separate_seq_graphreg_is_attributed_on_its_bottleneck(cell):
     arrays = window_arrays(cell, window, "seq")
     h = bottleneck(base, arrays["sequence"])[None]
     local = GENES["GENEB"] - window.start_node
+    # a Seq model's target is the TSS node alone, as the original's h * dy_TSS/dh (UPSTREAM §6.1)
+    assert df.attrs["neighbours"] == 0
     grads = input_gradients(model, {"bottleneck": h, "adjacency": arrays["adjacency"][None]}, "bottleneck",
-                            node_target([local - 1, local, local + 1]))["bottleneck"]
+                            node_target([local]))["bottleneck"]
     expected = (h * grads)[0].sum(axis=1)[(df["start"].to_numpy() - window.start_node * NODE_BIN) // 100]
     np.testing.assert_allclose(df["total"], expected, rtol=1e-4, atol=1e-8)
 
@@ -172,6 +174,12 @@ def test_enhancer_scores_and_cli(cell, tmp_path, cli):
     scores = enhancer_scores(toy_model("epi"), cell, pairs, method="grad_x_input")
     assert list(scores.columns) == ["chrom", "start", "end", "gene", "graphreg"]
     assert scores["graphreg"].iloc[:3].notna().all() and np.isnan(scores["graphreg"].iloc[3])
+    # the default is gradient x input, as the CLI and the original; not the plain gradient
+    pd.testing.assert_frame_equal(enhancer_scores(toy_model("epi"), cell, pairs), scores)
+    assert not np.allclose(enhancer_scores(toy_model("epi"), cell, pairs, method="saliency")["graphreg"].iloc[:3],
+                           scores["graphreg"].iloc[:3])
+    with pytest.raises(InvalidInputError, match="method"):  # an error is not an unscorable gene
+        enhancer_scores(toy_model("epi"), cell, pairs, method="gradient")
 
     preset = save_preset(EpiGraphReg(seed=2), tmp_path / "epi")
     code, out, err = cli("attribute", "--model", preset, "--cell", cell.path, "--gene", "GENEA",

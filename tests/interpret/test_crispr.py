@@ -153,8 +153,30 @@ def test_abc_join_on_chr22(benchmark, realdata):
     # the file keeps ABC >= 0.027 only: 5 of 101 pairs (4 of 7 positives) have an overlapping prediction
     assert (covered.sum(), (covered & joined["regulated"]).sum()) == (5, 4)
     assert (joined.loc[covered, "abc_score"] >= 0.027).all()
-    report = validate(joined, ["distance", "abc"])
-    assert report.pooled.set_index("score").loc["abc", "n_scored"] == 5
+    report = validate(joined, ["distance", "abc"])  # a pair the ABC file does not list is ABC 0, not unrated
+    assert report.pooled.set_index("score").loc["abc", "n_scored"] == 101 and report.unscorable.empty
+
+
+def test_a_score_equal_to_distance_gets_distance_ap_despite_unscorable_genes(benchmark, tmp_path):
+    """Genes a model cannot rate (NaN) were ranked last and per-gene means taken over different genes,
+    so a copy of distance scored below distance; every score is now measured on the same pairs."""
+    from graphreg_zoo.interpret._crispr_report import markdown
+
+    pairs = benchmark[benchmark["chrom"].isin(["chr8", "chr11", "chr12"])].dropna(subset=["tss"]).copy()
+    genes = sorted(pairs["gene"].unique())
+    unrated = pairs["gene"].isin(genes[::3])  # a third of the genes: not in the model's cell, say
+    pairs["copy"] = np.where(unrated, np.nan, -pairs["distance"])
+    report = validate(pairs, ["copy", "distance"])
+    pooled = report.pooled.set_index(["subset", "score"])
+    for subset in ("all pairs", "kept genes"):
+        assert pooled.loc[(subset, "copy"), "average_precision"] == pooled.loc[(subset, "distance"),
+                                                                               "average_precision"]
+        assert pooled.loc[(subset, "copy"), "n_pairs"] == int((~unrated).sum()) if subset == "all pairs" else True
+    summary = report.summary().set_index("score")
+    assert summary.loc["copy", "n_genes"] == summary.loc["distance", "n_genes"] > 0
+    assert summary.loc["copy", "average_precision"] == summary.loc["distance", "average_precision"]
+    assert len(report.unscorable) == int(unrated.sum()) and set(report.unscorable["unscored_by"]) == {"copy"}
+    assert f"{int(unrated.sum())} pairs" in markdown(report) and "copy " in markdown(report)
 
 
 # ---------------------------------------------------------------- element scoring

@@ -47,7 +47,9 @@ def register(app: typer.Typer) -> None:
         method: str = typer.Option("saliency", "--method", help="saliency, grad_x_input or expected_gradients."),
         baseline: str = typer.Option("zero", "--baseline", help="Expected-gradients baseline: zero or shuffle."),
         n_samples: int = typer.Option(50, "--n-samples", help="Expected-gradients samples."),
-        neighbours: int = typer.Option(1, "--neighbours", help="Nodes on each side of the TSS node in the target."),
+        neighbours: Optional[int] = typer.Option(
+            None, "--neighbours", help="Nodes on each side of the TSS node in the target (default: 1 for Epi "
+            "models, 0 for Seq models, as the original)."),
         resolution: Optional[int] = typer.Option(None, "--resolution", help="Output bin size in bp (default native)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the expected-gradients draws."),
         base: Optional[str] = BASE,

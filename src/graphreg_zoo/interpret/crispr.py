@@ -34,8 +34,9 @@ FORMATS: dict[str, dict[str, str]] = {
         "effect": "Fraction.change.in.gene.expr", "regulated": "Significant", "abc_score": "ABC.Score",
     },
 }
-#: score name -> (column, sign): baselines derived from schema columns
-DERIVED_SCORES = {"distance": ("distance", -1.0), "abc": ("abc_score", 1.0)}
+#: score name -> (column, sign, fill): baselines derived from schema columns. `fill` stands for a missing
+#: value that has a meaning: an ABC file lists only pairs above its threshold, so a pair it lacks scores 0.
+DERIVED_SCORES = {"distance": ("distance", -1.0, math.nan), "abc": ("abc_score", 1.0, 0.0)}
 DEFAULT_SCORES = ("graphreg", "distance", "abc")
 
 #: attribution_lookup(gene, chrom) -> (100-bp bin start coordinates, scores) or None
@@ -162,17 +163,36 @@ def score_elements(
     return out
 
 
-def score_values(pairs: pd.DataFrame, name: str) -> Optional[np.ndarray]:
-    """The values ranked for score `name` (distance is negated), or None when absent."""
-    column, sign = DERIVED_SCORES.get(name, (name, 1.0))
+def _raw_values(pairs: pd.DataFrame, name: str) -> Optional[np.ndarray]:
+    column, sign, _ = DERIVED_SCORES.get(name, (name, 1.0, math.nan))
     if column not in pairs:
         return None
     return sign * pd.to_numeric(pairs[column], errors="coerce").to_numpy(dtype=float)
 
 
+def score_values(pairs: pd.DataFrame, name: str) -> Optional[np.ndarray]:
+    """The values ranked for score `name` (distance negated, a missing ABC 0), or None when absent;
+    NaN marks a pair the score could not rate (e.g. a gene the model's cell lacks)."""
+    values = _raw_values(pairs, name)
+    if values is None:
+        return None
+    fill = DERIVED_SCORES.get(name, (name, 1.0, math.nan))[2]
+    return np.where(np.isnan(values), fill, values)
+
+
 def _has_scores(pairs: pd.DataFrame, name: str) -> bool:
-    values = score_values(pairs, name)
+    values = _raw_values(pairs, name)
     return values is not None and bool(np.isfinite(values).any())
+
+
+def _split_scorable(pairs: pd.DataFrame, scores: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pairs every score rates, the others with `unscored_by`): comparing scores on different pairs,
+    or ranking a score's unrated pairs last, would make the same ranking look better or worse."""
+    missing = pd.DataFrame({s: ~np.isfinite(score_values(pairs, s)) for s in scores}, index=pairs.index)
+    bad = missing.any(axis=1)
+    unscorable = pairs[bad].copy()
+    unscorable["unscored_by"] = [",".join(s for s in scores if row[s]) for _, row in missing[bad].iterrows()]
+    return pairs[~bad].reset_index(drop=True), unscorable.reset_index(drop=True)
 
 
 def _missing_last(values: np.ndarray) -> np.ndarray:
@@ -194,12 +214,14 @@ class CrisprReport:
     """Enhancer-validation results.
 
     Attributes:
-        pairs: the evaluated pairs (with a TSS) and their score columns.
+        pairs: the evaluated pairs (with a TSS, rated by every score) and their score columns.
         pooled: per subset ("all pairs" / "kept genes") and score: n_pairs, n_positives,
             n_scored, prevalence, average_precision, auprc, precision_at_recall.
         per_gene: per kept gene and score: n_candidates, n_positives, n_scored and the metrics.
         scores: the score names evaluated; min_recall: the recall of precision_at_recall.
         n_dropped: pairs left out because their gene has no TSS.
+        unscorable: pairs with a TSS that some score could not rate, left out of every score
+            (`unscored_by` names those scores).
     """
 
     pairs: pd.DataFrame
@@ -208,6 +230,7 @@ class CrisprReport:
     scores: list[str]
     min_recall: float
     n_dropped: int
+    unscorable: pd.DataFrame = field(default_factory=pd.DataFrame)
     files: dict[str, Path] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
@@ -255,9 +278,11 @@ def validate(
     """Precision-recall of each score against the CRISPRi labels, pooled and per gene.
 
     Scores named in `score_columns` but absent (or all missing) are skipped; "distance"
-    ranks by -distance and "abc" by abc_score. Pairs without a TSS are left out. Missing
-    scores rank last. Genes are kept for the per-gene metrics (and the "kept genes"
-    pooled subset) with >= `min_candidates` pairs and >= `min_positives` positives.
+    ranks by -distance and "abc" by abc_score (0 where the ABC file lists no prediction).
+    Pairs without a TSS are left out, and so are pairs some score cannot rate (NaN): every
+    score is measured on the same pairs, and the others are reported in `unscorable`.
+    Genes are kept for the per-gene metrics (and the "kept genes" pooled subset) with
+    >= `min_candidates` pairs and >= `min_positives` positives.
     """
     require_columns(pairs_with_scores, list(SCHEMA), "CRISPR pairs table")
     has_tss = pairs_with_scores["tss"].notna()
@@ -267,6 +292,10 @@ def validate(
     scores = [s for s in dict.fromkeys(score_columns) if _has_scores(pairs, s)]
     if not scores:
         raise InvalidInputError(f"none of the scores {list(score_columns)} has values in the pairs table")
+    pairs, unscorable = _split_scorable(pairs, scores)
+    if pairs.empty:
+        raise InvalidInputError(f"no CRISPR pair is rated by every score ({', '.join(scores)}); "
+                                "evaluate the scores separately")
     counts = pairs.groupby(["gene", "chrom"])["regulated"].agg(["size", "sum"])
     kept = counts[(counts["size"] >= min_candidates) & (counts["sum"] >= min_positives)]
     in_kept = pd.MultiIndex.from_frame(pairs[["gene", "chrom"]]).isin(kept.index)
@@ -288,6 +317,7 @@ def validate(
         scores=scores,
         min_recall=min_recall,
         n_dropped=int((~has_tss).sum()),
+        unscorable=unscorable,
     )
 
 
