@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         tf: str = typer.Option(..., "--tf", help="TF motif name or matrix id."),
         out: Path = typer.Option(..., "--out", "-o", help="Output gene table (.tsv, or .csv)."),
         motifs: Optional[Path] = typer.Option(None, "--motifs", help="JASPAR/MEME motifs, or a FIMO/BED hit table."),
-        mode: str = typer.Option("zero", "--mode", help="zero (original), n or shuffle."),
+        mode: str = typer.Option(
+            "zero", "--mode", help="Sequence models: zero (original), n or shuffle; Epi models: marks."),
         chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) (default: all)."),
         pvalue: float = typer.Option(1e-4, "--pvalue", help="Motif scanning p-value threshold."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

@@ -19,6 +19,7 @@ activity those sites confer, not the sequence change itself.
 """
 from __future__ import annotations
 
+import difflib
 import gzip
 import os
 from pathlib import Path
@@ -100,7 +101,7 @@ def knockout(
         _require(group, lambda m: m.primary == "sequence",
                  "TF knockout edits DNA; it needs an end-to-end sequence model (or mode='marks' for Epi models)")
         edit_for = lambda spans: _mask_edit(spans, mode, rng)  # noqa: E731
-    chroms = list(chroms or cell.chroms)
+    chroms = [_require_cell_chrom(cell, c) for c in chroms] if chroms else list(cell.chroms)
     hits = tf_hits(cell, tf, motifs, chroms, pvalue)
     labels = _member_labels(model, group)
     tables = [predict(m.model, cell, chroms, progress=progress) for m in group]
@@ -210,27 +211,51 @@ def _mask_edit(spans: np.ndarray, mode: str, rng: np.random.Generator) -> Edit:
 
 
 def tf_hits(cell, tf: str, motifs, chroms: Sequence[str], pvalue: float = 1e-4) -> pd.DataFrame:
-    """The motif hits of `tf` on `chroms` (see `knockout` for what `motifs` may be)."""
+    """The motif hits of `tf` on `chroms` (see `knockout` for what `motifs` may be), with the cell's
+    chromosome names (`22` and `chr22` are one chromosome). No hit is an InvalidInputError naming the
+    TF, the chromosomes searched and the closest motif names: a knockout of nothing reports every
+    log2FC as 0, which reads as a result."""
     from . import motifs as motif_io
 
+    source = "the hit table" if isinstance(motifs, pd.DataFrame) else str(motifs or "JASPAR")
     if isinstance(motifs, pd.DataFrame):
         hits = motifs
     elif motifs is None or _is_motif_file(motifs):
         found = motif_io.from_pyjaspar() if motifs is None else motif_io.read_motifs(motifs)
         chosen = [m for m in found if tf.lower() in (m.name.lower(), m.matrix_id.lower())]
         if not chosen:
-            names = sorted({m.name for m in found})
-            raise InvalidInputError(
-                f"no motif named {tf!r} in {motifs or 'JASPAR'}; it has {len(names)} motifs, "
-                f"e.g. {', '.join(names[:8])}"
-            )
+            raise InvalidInputError(f"no motif named {tf!r} in {source}{_closest(tf, [m.name for m in found])}")
         hits = _scan(cell, chosen, chroms, pvalue, motif_io.Scanner)
+        source = f"{source} scanned at p < {pvalue:g}"
     else:
         hits = motif_io.read_hits(motifs)
+    names = {c: _cell_chrom(cell, c) or c for c in hits["chrom"].astype(str).unique()}
+    hits = hits.assign(chrom=hits["chrom"].astype(str).map(names))
     named = hits["motif"].astype(str).str.lower() == tf.lower()
     if "matrix_id" in hits:
         named |= hits["matrix_id"].astype(str).str.lower() == tf.lower()
-    return hits[named & hits["chrom"].isin(list(chroms))].reset_index(drop=True)
+    out = hits[named & hits["chrom"].isin(list(chroms))].reset_index(drop=True)
+    if out.empty:
+        raise InvalidInputError(_no_hits(tf, hits, named, chroms, source))
+    return out
+
+
+def _closest(tf: str, names: Sequence[str]) -> str:
+    """'; closest motif names: …' (case-insensitive difflib matches), or how many names there are."""
+    by_lower = {n.lower(): n for n in map(str, names)}
+    close = [by_lower[n] for n in difflib.get_close_matches(tf.lower(), list(by_lower), n=5, cutoff=0.5)]
+    return f"; closest motif names: {', '.join(close)}" if close else f" (it names {len(by_lower)} motifs)"
+
+
+def _no_hits(tf: str, hits: pd.DataFrame, named: pd.Series, chroms: Sequence[str], source: str) -> str:
+    """Why `tf` has no hit on `chroms`: no motif of that name, or its hits lie on other chromosomes."""
+    searched = ", ".join(chroms)
+    if not named.any():
+        return (f"no hits of {tf!r} in {source} on {searched}: no motif of that name"
+                f"{_closest(tf, hits['motif'].unique())}")
+    elsewhere = sorted(hits.loc[named, "chrom"].unique())
+    return (f"{tf!r} has {int(named.sum())} hits in {source}, on {', '.join(elsewhere[:10])}, but none on the "
+            f"chromosomes searched ({searched}). Check that the hits are on this cell's genome and chromosomes.")
 
 
 def _is_motif_file(path: str | os.PathLike) -> bool:
@@ -342,10 +367,18 @@ def read_vcf(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
 
 
 def _cell_chrom(cell, chrom: str) -> str | None:
+    """The cell's name for `chrom` (`22` -> `chr22`, through `assembly.normalize_chrom`), or None."""
     from ..prep.assembly import normalize_chrom
 
     by_canon = {normalize_chrom(c): c for c in cell.chroms}
     return chrom if chrom in cell.chroms else by_canon.get(normalize_chrom(chrom))
+
+
+def _require_cell_chrom(cell, chrom: str) -> str:
+    name = _cell_chrom(cell, str(chrom))
+    if name is None:
+        raise InvalidInputError(f"chromosome {chrom!r} is not in {cell.path} (it has {', '.join(cell.chroms)})")
+    return name
 
 
 def _check_references(cell, variants: pd.DataFrame, path) -> None:
