@@ -158,10 +158,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Attribute every CRISPRi-tested gene in the cell and score its elements against the labels."""
         from ..interpret.attribution import enhancer_scores
-        from ..interpret.crispr import read_crispr_table, validate_enhancers
+        from ..interpret.crispr import check_build, read_crispr_table, validate_enhancers
 
         net, data, base_net = _inputs(model, cell, out / "scores.tsv", base)
         pairs = read_crispr_table(crispr)
+        check_build(pairs, data, str(crispr))
         scores = enhancer_scores(net, data, pairs[pairs["chrom"].isin(data.chroms)], window, method=method,
                                  base=base_net, allow_base_mismatch=allow_base_mismatch)
         _write(scores, out / "graphreg_scores.tsv")

@@ -215,12 +215,14 @@ def enhancer_scores(model, cell, pairs, L: int = 40, *, method: str = "grad_x_in
     in the cell, the attribution `total` is computed once (gradient x input by default, as the
     original and the CLI) and each element scores max(total within +-L bins of its midpoint) /
     max(total). Genes absent from the cell score NaN (`validate` reports them as unscorable).
+    Pairs on another genome build than the cell are refused (`crispr.check_build`).
 
     Returns a DataFrame chrom, start, end, gene, graphreg.
     """
     model, cell = resolve_inputs(model, cell)
-    from .crispr import KEYS, score_elements
+    from .crispr import KEYS, check_build, score_elements
 
+    check_build(pairs, cell)
     tss_of = pairs.dropna(subset=["tss"]).groupby(["gene", "chrom"])["tss"].first()
 
     def lookup(gene: str, chrom: str):

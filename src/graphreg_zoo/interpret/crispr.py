@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -19,6 +20,7 @@ import pandas as pd
 
 from .._tables import read_table, require_columns
 from ..errors import InvalidInputError
+from ..prep.assembly import normalize_chrom
 from .prcurve import auprc, average_precision, precision_at_recall, precision_recall_curve
 
 SCHEMA = ("chrom", "start", "end", "gene", "tss", "effect", "regulated", "distance")
@@ -38,6 +40,10 @@ FORMATS: dict[str, dict[str, str]] = {
 #: value that has a meaning: an ABC file lists only pairs above its threshold, so a pair it lacks scores 0.
 DERIVED_SCORES = {"distance": ("distance", -1.0, math.nan), "abc": ("abc_score", 1.0, 0.0)}
 DEFAULT_SCORES = ("graphreg", "distance", "abc")
+#: bp: one gene's TSS in two annotations of one build (most agree within 2 kb; hg19 vs hg38 ~400 kb on chr22)
+TSS_TOLERANCE = 10_000
+MIN_GENES_FOR_BUILD = 5  # genes in both the table and the cell needed to judge the table's build
+_BUILD_IN_NAME = re.compile(r"(hg19|hg38|grch37|grch38|mm9|mm10|mm39)", re.IGNORECASE)
 
 #: attribution_lookup(gene, chrom) -> (100-bp bin start coordinates, scores) or None
 AttributionLookup = Callable[[str, str], Optional[tuple[np.ndarray, np.ndarray]]]
@@ -64,7 +70,7 @@ def normalise_crispr_table(raw: pd.DataFrame, fmt: str) -> pd.DataFrame:
     columns = FORMATS[fmt]
     require_columns(raw, list(columns.values()), f"{fmt} CRISPR table")
     out = pd.DataFrame({new: raw[old] for new, old in columns.items()})
-    out["chrom"] = out["chrom"].astype(str)
+    out["chrom"] = out["chrom"].astype(str).map(normalize_chrom)
     out["gene"] = out["gene"].astype(str)
     for col in ("start", "end", "tss", "effect"):
         out[col] = pd.to_numeric(out[col], errors="coerce")
@@ -95,6 +101,56 @@ def read_crispr_table(path: str | os.PathLike, fmt: str = "auto") -> pd.DataFram
     elif fmt not in FORMATS:
         raise InvalidInputError(f"unknown CRISPR table format {fmt!r}; use auto, {', '.join(FORMATS)}")
     return normalise_crispr_table(raw, fmt)
+
+
+def check_build(pairs: pd.DataFrame, cell, where: str = "the CRISPRi table") -> None:
+    """Refuse CRISPRi pairs on another genome build than `cell` (scoring them would attribute the wrong
+    elements with exit 0): coordinates past the end of the cell's chromosome, or gene TSSs that mostly
+    lie more than TSS_TOLERANCE from the cell's own TSSs of the same genes."""
+    on_cell = pairs[pairs["chrom"].isin(cell.chroms)]
+    build = _build_hint(where)
+    offsets = _tss_offsets(on_cell, cell)
+    close = offsets["offset"].abs() <= TSS_TOLERANCE
+    if len(offsets) >= MIN_GENES_FOR_BUILD and close.mean() < 0.5:
+        far = offsets[~close]
+        first = far.iloc[0]
+        raise InvalidInputError(
+            f"{where}{build} is not on the cell's genome build ({cell.genome}): {len(far)} of {len(offsets)} genes "
+            f"in both have their TSS over {TSS_TOLERANCE // 1000} kb from the cell's TSS of that gene (median "
+            f"{far['offset'].abs().median():,.0f} bp; e.g. {first['gene']}: {first['chrom']}:{int(first['tss']):,} "
+            f"in the table, {int(first['tss'] - first['offset']):,} in the cell). Use the table for "
+            f"{cell.genome} (or lift it over).")
+    for chrom, rows in on_cell.groupby("chrom"):
+        size = cell.chrom_sizes[chrom]
+        past = rows[rows[["start", "end", "tss"]].max(axis=1) > size]
+        if len(past):
+            first = past.iloc[0]
+            raise InvalidInputError(
+                f"{where}{build}: {len(past)} pairs lie past the end of {chrom} ({size:,} bp on the cell's "
+                f"{cell.genome}), e.g. {first['gene']} at {chrom}:{int(first['start']):,}. The table is on "
+                f"another genome build than the cell ({cell.genome}); use the table for {cell.genome}.")
+
+
+def _build_hint(where: str) -> str:
+    """' (hg19 by its file name)' when the name says a build, else ''."""
+    match = _BUILD_IN_NAME.search(Path(where).name)
+    return f" ({match[1]} by its file name)" if match else ""
+
+
+def _tss_offsets(pairs: pd.DataFrame, cell) -> pd.DataFrame:
+    """Per gene in both: gene, chrom, the table's TSS and its offset from the cell's nearest TSS of the gene."""
+    rows = []
+    for chrom, on_chrom in pairs.dropna(subset=["tss"]).groupby("chrom"):
+        table = cell.tss(chrom)
+        cell_tss: dict[str, list[int]] = {}
+        for names, tss in zip(table["genes"], table["tss"]):
+            for name in names.split("+"):
+                cell_tss.setdefault(name, []).append(int(tss))
+        for gene, tss in on_chrom.groupby("gene")["tss"].first().items():
+            if gene in cell_tss:
+                nearest = min(cell_tss[gene], key=lambda t: abs(tss - t))
+                rows.append({"gene": gene, "chrom": chrom, "tss": tss, "offset": tss - nearest})
+    return pd.DataFrame(rows, columns=["gene", "chrom", "tss", "offset"])
 
 
 def attach_abc_scores(
