@@ -196,3 +196,25 @@ def test_enhancer_scores_and_cli(cell, tmp_path, cli):
                          "--crispr", tmp_path / "crispr.csv", "-o", tmp_path / "report")
     assert code == 0, err
     assert (tmp_path / "report" / "graphreg_scores.tsv").is_file() and "graphreg" in out
+
+
+def test_a_multi_bin_gene_resolves_to_its_five_prime_bin(tmp_path):
+    """A minus-strand gene with TSSs in two bins is its highest bin (it was the lowest, whatever the strand)."""
+    from graphreg_zoo.interpret._windows import locate, _annotation
+    from graphreg_zoo.prep.cell import prepare
+
+    from ..prep.prep_factories import write_gtf
+
+    make_cell(tmp_path, np.random.default_rng(3))
+    genes = [(CHROM, n * 5000 + 2, n * 5000 + 3000, "+", g) for g, n in GENES.items()]
+    genes += [(CHROM, n * 5000 + 2, n * 5000 + 3000, "-", "MINUS") for n in (150, 300)]
+    genes += [(CHROM, n * 5000 + 2, n * 5000 + 3000, "+", "PLUS") for n in (160, 310)]
+    write_gtf(tmp_path / "genes.gtf", genes)
+    data = CellData(prepare(tmp_path / "spec.yaml", tmp_path / "two_bins.h5", progress=False))
+    assert locate(data, "MINUS").node == 300 and locate(data, "PLUS").node == 160
+    assert locate(data, "MINUS", tss=150 * 5000).node == 150
+    (tmp_path / "genes.gtf").unlink()
+    _annotation.cache_clear()
+    with pytest.raises(InvalidInputError, match="MINUS has TSSs in several 5 kb bins.*is gone.*tss"):
+        locate(data, "MINUS")
+    assert locate(data, "GENEA").node == GENES["GENEA"]  # one bin: no strand needed

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -121,7 +123,8 @@ def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | N
     """Find a gene's TSS node (or the node holding `chrom`:`tss`) and its window.
 
     A gene with TSSs in several 5 kb bins resolves to the bin nearest `tss` when given, else
-    to its first bin on the chromosome.
+    to its 5' bin: the lowest on the plus strand, the highest on the minus strand (the strand
+    comes from the cell's annotation file; the CellData keeps TSS bins only).
     """
     if gene is None:
         if chrom is None or tss is None:
@@ -135,8 +138,11 @@ def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | N
         table = cell.tss(c)
         table = table[table["genes"].str.split("+").apply(lambda names: gene in names)]
         if len(table):
-            distance = (table["node"] - int(tss) // NODE_BIN).abs() if tss is not None else table["node"]
-            row = table.loc[distance.sort_values(kind="stable").index[0]]
+            if tss is not None:
+                order = (table["node"] - int(tss) // NODE_BIN).abs()
+            else:
+                order = -table["node"] if len(table) > 1 and _strand(cell, gene, c) == "-" else table["node"]
+            row = table.loc[order.sort_values(kind="stable").index[0]]
             node = int(row["node"])
             return Site(c, node, int(row["tss"]), str(row["genes"]), middle_window(cell, c, node))
     names = sorted({n for c in chroms for g in cell.tss(c)["genes"] for n in g.split("+")})
@@ -144,6 +150,31 @@ def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | N
     where = f"on {chrom}" if chrom else "in the cell"
     hint = f"; close matches: {', '.join(close)}" if close else ""
     raise InvalidInputError(f"gene {gene!r} has no TSS {where}{hint}")
+
+
+def _strand(cell, gene: str, chrom: str) -> str:
+    """The strand of `gene` on `chrom` in the annotation the cell was prepared from."""
+    spec = cell.attrs.get("genes") or {}
+    path = Path(((cell.attrs.get("provenance") or {}).get("genes") or {}).get("path", ""))
+    if not path.is_file():
+        raise InvalidInputError(
+            f"{gene} has TSSs in several 5 kb bins of {chrom}; its 5' one depends on the strand, which is read from "
+            f"the cell's gene annotation {str(path) or '(not recorded)'}, and that file is gone. Give tss= (--tss).")
+    table = _annotation(str(path), spec.get("format"), spec.get("level", "gene"), tuple(spec.get("biotypes") or ()),
+                        spec.get("name_attribute"))
+    strands = set(table.loc[(table["gene"] == gene) & (table["chrom"] == chrom), "strand"])
+    if len(strands) != 1:
+        raise InvalidInputError(f"{gene} has TSSs in several 5 kb bins of {chrom} and {len(strands)} strands in "
+                                f"{path}; give tss= (--tss) to pick its bin.")
+    return strands.pop()
+
+
+@lru_cache(maxsize=2)
+def _annotation(path: str, fmt: str | None, level: str, biotypes: tuple, name_attribute: str | None):
+    """A cell's gene annotation (chrom, tss, gene, strand), read once per process."""
+    from ..prep.genes import read_tss
+
+    return read_tss(path, fmt, level=level, biotypes=list(biotypes) or None, name_attribute=name_attribute)
 
 
 class WindowRun:
