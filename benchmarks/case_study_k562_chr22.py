@@ -31,16 +31,16 @@ import numpy as np
 import pandas as pd
 
 from _sections import replace_section
-from graphreg_zoo.evaluation import gene_metrics
+from graphreg_zoo.evaluation.metrics import gene_metrics
 from graphreg_zoo.geometry import NODE_BIN
 from graphreg_zoo.prep.assembly import KNOWN_SIZES
 from graphreg_zoo.prep.cell import CellData, prepare
-from graphreg_zoo.prep.contacts import edges_to_graph, read_contacts
+from graphreg_zoo.prep.contacts.calling import edges_to_graph, read_contacts
 from graphreg_zoo.prep.genes import read_tss
 from graphreg_zoo.prep.proxies import (
     element_count_track, read_expression, tss_expression, write_bin_bedgraph, write_point_bedgraph,
 )
-from graphreg_zoo.prep.significance import call_contacts
+from graphreg_zoo.prep.contacts.significance import call_contacts
 from graphreg_zoo.prep.windows import select_windows, windows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -180,7 +180,7 @@ def train_and_evaluate(name: str, model, cell: CellData, split: dict[str, list],
     """Train `model` on the split (or, with --reuse, load the weights a previous run saved in `out`);
     return the model, its run record and the prediction table."""
     from graphreg_zoo.prediction import predict
-    from graphreg_zoo.training import TrainConfig, fit
+    from graphreg_zoo.training.engine import TrainConfig, fit
     from graphreg_zoo.zoo.presets import save_preset
 
     weights, run_file = out / f"{name}.weights.h5", out / f"{name}.run.json"

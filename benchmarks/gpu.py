@@ -33,7 +33,7 @@ def run_case(task: str, batch: int, options: dict) -> dict:
     from _workload import adjacency, counts, epigenome, median_seconds, one_hot
 
     from graphreg_zoo.models import EpiGraphReg, SeqGraphRegE2E
-    from graphreg_zoo.objectives import poisson_loss_class
+    from graphreg_zoo.training.objectives import poisson_loss_class
 
     rng = np.random.default_rng(0)
     graph = adjacency(rng, batch)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graphreg_zoo._simfiles import random_bases
+from graphreg_zoo.simulation.files import random_bases
 from graphreg_zoo.interpret.motifs import Scanner, read_motifs
 
 REPO = Path(__file__).resolve().parents[1]

@@ -140,7 +140,7 @@ def our_network(name: str):
     import keras
     from _workload import model_by_name
 
-    from graphreg_zoo.training import set_frozen_batchnorm
+    from graphreg_zoo.training.engine import set_frozen_batchnorm
 
     model = model_by_name(name)
     set_frozen_batchnorm(model, True)

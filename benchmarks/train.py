@@ -47,7 +47,7 @@ def engine_epoch(cell, chroms, precision: str) -> float:
     import keras
 
     from graphreg_zoo.models import EpiGraphReg
-    from graphreg_zoo.training import TrainConfig, fit
+    from graphreg_zoo.training.engine import TrainConfig, fit
 
     epochs: list[float] = []
 
@@ -91,8 +91,8 @@ def objective_step(family: str, precision: str, remat: bool, upstream_compat: bo
     from _workload import median_seconds
 
     from graphreg_zoo.models import SeqCNNBase, SeqGraphRegE2E
-    from graphreg_zoo.objectives import objective
-    from graphreg_zoo.training import set_frozen_batchnorm
+    from graphreg_zoo.training.objectives import objective
+    from graphreg_zoo.training.engine import set_frozen_batchnorm
 
     x, y = _step_data(family)
     if family == "base":
@@ -134,7 +134,7 @@ def main() -> None:
         print(json.dumps(child(*json.loads(sys.argv[2]))))
         return
     from graphreg_zoo.prep.cell import prepare
-    from graphreg_zoo.simulation import simulate
+    from graphreg_zoo.simulation.genome import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
         sim = simulate(Path(tmp) / "sim", preset="default", seed=0)

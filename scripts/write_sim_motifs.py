@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from graphreg_zoo.interpret.motifs import read_motifs, write_jaspar
-from graphreg_zoo.simulation import MOTIF_IDS, PACKAGE_MOTIFS
+from graphreg_zoo.simulation.genome import MOTIF_IDS, PACKAGE_MOTIFS
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO.parent / "shared/realdata/motifs/JASPAR2024_CORE_vertebrates_latest.jaspar"

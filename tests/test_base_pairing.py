@@ -1,5 +1,5 @@
 """Separately trained Seq heads meet the Seq-CNN base of their own fold and flavour (issue 14, item 2):
-one pairing (`bottlenecks.pair_bases`) for prediction and interpretation, refused on a mismatch."""
+one pairing (`training.bottlenecks.pair_bases`) for prediction and interpretation, refused on a mismatch."""
 from __future__ import annotations
 
 import shutil
@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from graphreg_zoo.bottlenecks import base_record, pair_bases
+from graphreg_zoo.training.bottlenecks import base_record, pair_bases
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.zoo.ensemble import FoldEnsemble
 
@@ -90,7 +90,7 @@ def test_a_family_card_names_the_flavour_of_its_heads(bases):
 
 
 def test_a_trained_head_pairs_with_the_base_weights_it_recorded(bases):
-    head = _head(base=base_record(bases["three"], None))
+    head = _head(base=base_record(bases["three"]))
     both = [bases["one"], bases["three"]]  # a list: folds unknown, the recorded weights pick
     assert pair_bases(head, both) == [(head, bases["three"])]
     with pytest.raises(InvalidInputError, match="trained on base weights"):

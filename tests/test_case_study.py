@@ -80,7 +80,7 @@ def test_explicit_windows_make_a_within_chromosome_split(synth_cell):
 def test_fit_trains_on_the_given_windows_only(synth_cell, monkeypatch):
     import graphreg_zoo.prep.windows as windows_module
     from graphreg_zoo.models.epi import EpiCNN
-    from graphreg_zoo.training import TrainConfig, fit
+    from graphreg_zoo.training.engine import TrainConfig, fit
 
     wins = [w for c in synth_cell.chroms for w in windows(synth_cell.n_nodes(c), c)]
     train, valid = wins[:-1], wins[-1:]

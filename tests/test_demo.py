@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -22,6 +23,11 @@ def test_demo_runs_offline_and_recovers_the_planted_truth(cli, tmp_path, monkeyp
     for name in ("attribution.png", "knockout.png", "predictions.csv", "knockout.csv", "attribution.csv"):
         assert (tmp_path / "demo" / name).stat().st_size > 1000, name
     assert "Pearson R" in out and "recovered" in out
+    table = pd.read_csv(tmp_path / "demo" / "predictions.csv")
+    # rows name the model (not its family), its fold, and their role: the demo genome is new to the model
+    assert table[["model", "fold", "role"]].drop_duplicates().values.tolist() == [["demo_synthetic", "none", "unseen"]]
+    report = (tmp_path / "demo" / "evaluation" / "report.md").read_text()
+    assert "Epi-GraphReg" not in report and f"{len(table)} TSS bins scored (roles: test, unseen)" in report
 
 
 def test_api_takes_zoo_names_and_cell_paths(synth_cell):

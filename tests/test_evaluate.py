@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.evaluation import evaluate
+from graphreg_zoo.evaluation.evaluator import evaluate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -143,3 +143,59 @@ def test_cli_evaluate(cli, rng, tmp_path):
     _table(rng).drop(columns="cage").to_csv(tmp_path / "bad.csv", index=False)
     code, _, err = cli("evaluate", tmp_path / "bad.csv", "-o", tmp_path / "bad")
     assert code == 4 and "cage" in err
+
+
+def _routed_table(rng: np.random.Generator) -> pd.DataFrame:
+    """A fold-ensemble gene table as `predict` writes it: five folds' test rows (good predictions), a
+    validation-routed fold and a mean-of-folds group (both near-perfect, as in-sample rows are)."""
+    table = _table(rng, n=600, noise=0.6).drop(columns="fold")
+    group = np.arange(len(table)) % 7
+    table["fold"] = np.where(group < 5, [f"fold{g + 1}" for g in group], np.where(group == 5, "fold1", "mean_of_folds"))
+    table["role"] = np.select([group < 5, group == 5], ["test", "validation"], "training")
+    in_sample = group >= 5
+    table.loc[in_sample, "prediction"] = table.loc[in_sample, "cage"] + 0.5
+    return table
+
+
+def test_only_held_out_rows_are_scored_unless_asked(rng):
+    """Validation-routed and mean-of-folds rows would raise R; they are left out (and counted) by default,
+    per-fold metrics and the fold-level Wilcoxon take each fold's test rows only."""
+    table = _routed_table(rng)
+    test = table[table["role"] == "test"]
+    report = evaluate(table, table.assign(prediction=(table["cage"] + 0.5) * rng.lognormal(0.0, 1.0, len(table)),
+                                          model="noisy"))
+    pooled = report.pooled().set_index(["model", "set"])
+    assert pooled.loc[("model", "A"), "n_genes"] == len(test)
+    want = _expected(test["cage"].to_numpy(), test["prediction"].to_numpy())
+    assert pooled.loc[("model", "A"), "pearson"] == pytest.approx(want["pearson"], rel=1e-9)
+    assert report.left_out == {"validation": 85, "training": 85}  # the baseline's rows share them: not counted twice
+    assert "left out: 85 validation (the model was selected on them" in report.scope()
+    assert "85 training (the model trained on them)" in report.scope()
+    per_fold = report.metrics[report.metrics["fold"] != "all"]
+    assert sorted(per_fold["fold"].unique()) == [f"fold{i}" for i in range(1, 6)]
+    fold1 = per_fold[(per_fold["fold"] == "fold1") & (per_fold["set"] == "A") & (per_fold["model"] == "model")]
+    assert fold1["n_genes"].item() == (test["fold"] == "fold1").sum()
+    assert (report.comparisons["n_folds"] == 5).all()
+    everything = evaluate(table, include="valid,train")
+    assert everything.pooled().set_index("set").loc["A", "n_genes"] == len(table) and not everything.left_out
+    assert everything.pooled().set_index("set").loc["A", "pearson"] > pooled.loc[("model", "A"), "pearson"]
+    assert (evaluate(table, include=["all"]).genes.shape[0]) == len(table)
+
+
+def test_bad_roles_are_refused(rng):
+    table = _routed_table(rng)
+    with pytest.raises(InvalidInputError, match="cannot include role 'tst'"):
+        evaluate(table, include="tst")
+    with pytest.raises(InvalidInputError, match="column 'role' has \\['held'\\]"):
+        evaluate(table.assign(role="held"))
+
+
+def test_a_gene_set_without_genes_gets_a_no_genes_panel(rng):
+    from graphreg_zoo.evaluation.report import scatter_figure
+
+    table = _table(rng).assign(n_contact=0)  # set C and D are empty
+    figure = scatter_figure(evaluate(table))
+    texts = [[t.get_text() for t in ax.texts] for ax in figure.axes]
+    assert [bool(t) for t in texts] == [False, False, True, True]
+    assert texts[3] == ["model: D (Expressed, >=5 contacts): no genes"]
+    assert not figure.axes[3].axison and not figure.axes[3].collections

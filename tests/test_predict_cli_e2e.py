@@ -1,6 +1,6 @@
 """End to end: `graphreg-zoo predict --model <zoo member> --cell <reference cell> --bigwig` over real HTTP.
 
-A synthetic genome (graphreg_zoo.simulation) is served as a reference cell by a threaded
+A synthetic genome (graphreg_zoo.simulation.genome) is served as a reference cell by a threaded
 http.server on 127.0.0.1 (the mirror), next to the upstream Epi-GraphReg fixture checkpoint
 served as fold 1 of a test zoo family; the CLI fetches, verifies, prepares and predicts.
 """
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from graphreg_zoo.prep.cell import CellData
-from graphreg_zoo.zoo import cells
+from graphreg_zoo import reference_cells as cells
 
 from .zoo.conftest import fixture_card, served  # noqa: F401  (pytest fixtures)
 
@@ -49,7 +49,7 @@ def _publish(sim, served, card_dir) -> None:
 
 @pytest.fixture
 def reference_setup(tmp_path, monkeypatch, served, fixture_card):  # noqa: F811
-    from graphreg_zoo.simulation import simulate
+    from graphreg_zoo.simulation.genome import simulate
 
     sim = simulate(tmp_path / "sim", preset="tiny", seed=3)
     served.put(fixture_card.path, fixture_card.checkpoint.read_bytes())

@@ -14,7 +14,7 @@ from graphreg_zoo.prediction import check_compatibility, predict, predict_nodes
 from graphreg_zoo.prep.cell import CellData, _quantiles
 from graphreg_zoo.prep.windows import WINDOW_NODES, window_arrays, windows
 from graphreg_zoo.zoo.ensemble import FoldEnsemble
-from graphreg_zoo.zoo.folds import N_FOLDS, chromosome_number, fold_chromosomes
+from graphreg_zoo.zoo.folds import AUTOSOMES, N_FOLDS, chromosome_number, fold_chromosomes, recorded_split, split_role
 
 SHIFT = "not normalised like the model's training data"
 
@@ -115,19 +115,57 @@ class TwentyTwoChromCell(CellData):
 
 @pytest.mark.parametrize("organism", ["human", "mouse"])
 def test_fold_routing_never_predicts_a_training_chromosome(organism):
-    ensemble = FoldEnsemble({f: constant_model(float(f), f"fold{f}") for f in range(1, N_FOLDS + 1)}, organism)
+    ensemble = FoldEnsemble({f: constant_model(float(f), f"fold{f}") for f in range(1, N_FOLDS + 1)}, organism,
+                            name="ensemble")
     table = predict(ensemble, TwentyTwoChromCell(), progress=False)
     assert len(table) == 23 and table["prediction"].notna().all()  # the chromosome ends are predicted too
+    assert (table["model"] == "ensemble").all()
+    if organism == "human":
+        assert table.set_index("chrom").loc[["chr1", "chr2", "chr22", "chrX"], "role"].tolist() == [
+            "validation", "test", "training", "unseen"]
     for row in table.itertuples():
         number = chromosome_number(row.chrom)
         held = {role: [f for f in range(1, N_FOLDS + 1) if number in fold_chromosomes(f, organism)[role]]
                 for role in ("test", "valid")}
         expected = (held["test"] or held["valid"] or [None])[0]  # test fold first, then validation fold
-        if expected is None:  # every fold trained on it (human chr22, chrX; mouse has no chr20-22)
+        if expected is None:  # every fold trained on an autosome no fold held out (human chr22); none on chrX
             assert row.fold == "mean_of_folds" and row.prediction == pytest.approx(5.5), row
+            assert row.role == ("unseen" if number is None or number > AUTOSOMES[organism] else "training"), row
             continue
         assert row.fold == f"fold{expected}" and row.prediction == expected, row
+        assert row.role == ("test" if held["test"] else "validation"), row
         assert number in (*fold_chromosomes(expected, organism)["valid"], *fold_chromosomes(expected, organism)["test"])
+
+
+def test_a_single_preset_labels_rows_with_its_recorded_split(tmp_path):
+    """A trained preset's card records train/valid/test chromosomes; a zoo member's its fold (valid and test
+    autosomes, every other autosome trained); a model without a card has no known split."""
+    from graphreg_zoo.models import EpiCNN
+    from graphreg_zoo.zoo.presets import load_preset, save_preset
+
+    split = {"train": ["chr1", "chr2"], "valid": ["chr3"], "test": ["4"]}  # names as a user may write them
+    preset = load_preset(save_preset(EpiCNN(), tmp_path / "p", {"name": "mine", "fold": 3, "chromosomes": split}))
+    cell, chroms = TwentyTwoChromCell(), ["chr1", "chr3", "chr4", "chr5"]
+    table = predict(preset, cell, chroms, progress=False)
+    assert table[["chrom", "model", "fold", "role"]].values.tolist() == [
+        ["chr1", "mine", "fold3", "training"], ["chr3", "mine", "fold3", "validation"],
+        ["chr4", "mine", "fold3", "test"], ["chr5", "mine", "fold3", "unseen"]]
+    bare = predict(EpiCNN(name="bare"), cell, ["chr1"], progress=False)
+    assert bare[["model", "fold", "role"]].values.tolist() == [["bare", "none", "unknown"]]
+    member = recorded_split({"valid": [1, 11], "test": [2, 12], "organism": "human"})
+    assert [split_role(member, c) for c in ("chr2", "11", "chr3", "chr22", "chrX")] == [
+        "test", "validation", "training", "training", "unseen"]
+
+
+def test_chromosomes_are_matched_as_prepare_matches_them():
+    """`22` names the cell's chr22 (as `prepare` accepts it); a chromosome the cell lacks is refused."""
+    from graphreg_zoo.errors import InvalidInputError
+
+    ensemble = FoldEnsemble({1: constant_model(1.0)}, "human")
+    table = predict(ensemble, TwentyTwoChromCell(), ["22", "X"], progress=False)
+    assert table["chrom"].tolist() == ["chr22", "chrX"]
+    with pytest.raises(InvalidInputError, match="chr23"):
+        predict(ensemble, TwentyTwoChromCell(), ["chr23"], progress=False)
 
 
 def _scaled_copy(cell: CellData, factor: float, path) -> CellData:

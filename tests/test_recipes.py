@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from graphreg_zoo.recipes import build_model, load_recipe, split_chromosomes
-from graphreg_zoo.training import TrainConfig
+from graphreg_zoo.training.recipes import build_model, load_recipe, split_chromosomes
+from graphreg_zoo.training.engine import TrainConfig
 from graphreg_zoo.zoo import cards
 from graphreg_zoo.zoo.folds import fold_chromosomes
 
@@ -111,8 +111,8 @@ def test_fold_splits(recipes, name, organism, n):
 def test_a_packaged_recipe_trains_as_written(tmp_path):
     """One epoch of fold 1 on a simulated cell, with the recipe's upstream_compat and a resumable out_dir."""
     from graphreg_zoo.prep.cell import prepare
-    from graphreg_zoo.simulation import simulate
-    from graphreg_zoo.training import train
+    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.training.engine import train
 
     sim = simulate(tmp_path / "sim", preset="tiny", n_chroms=3)
     cell = prepare(sim.files["cell_yaml"], tmp_path / "sim.h5", progress=False)

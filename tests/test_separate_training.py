@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from graphreg_zoo.bottlenecks import BottleneckCache, bottleneck, weights_fingerprint
+from graphreg_zoo.training.bottlenecks import BottleneckCache, bottleneck, weights_fingerprint
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.geometry import EPI_TRACKS
-from graphreg_zoo.prep.chunks import chunk_arrays, make_chunk_dataset
+from graphreg_zoo.training.chunks import chunk_arrays, make_chunk_dataset
 from graphreg_zoo.prep.windows import padded_tracks, raw_coverage, window_arrays, window_sequence, windows
-from graphreg_zoo.training import TrainConfig, fit
+from graphreg_zoo.training.engine import TrainConfig, fit
 from tests._sgd import sgd_step
 from tests.conftest import HEAVY
 
@@ -87,7 +87,7 @@ def test_the_base_prior_is_the_fourier_prior_of_the_pooled_chunk_attribution():
     from graphreg_zoo.models import SeqCNNBase
     from graphreg_zoo.models.autodiff import input_gradients
     from graphreg_zoo.models.losses import FFT_CUTOFF_BASE, fourier_prior
-    from graphreg_zoo.objectives import forward_with_fourier_prior
+    from graphreg_zoo.training.objectives import forward_with_fourier_prior
 
     keras.utils.set_random_seed(1)
     base = SeqCNNBase(dilated=True, fft_prior=True)
@@ -115,7 +115,7 @@ def test_one_shared_forward_pass_trains_as_the_originals_two_passes():
 
     from graphreg_zoo.models import SeqCNNBase
     from graphreg_zoo.models.losses import FFT_CUTOFF_BASE
-    from graphreg_zoo.objectives import _base_loss, forward_with_fourier_prior, training_view
+    from graphreg_zoo.training.objectives import _base_loss, forward_with_fourier_prior, training_view
 
     shared = functools.partial(forward_with_fourier_prior, output="bottleneck", cutoff=FFT_CUTOFF_BASE,
                                pool_batch=True)

@@ -1,4 +1,4 @@
-"""The synthetic genome simulator (graphreg_zoo.simulation) and `graphreg-zoo simulate`."""
+"""The synthetic genome simulator (graphreg_zoo.simulation.genome) and `graphreg-zoo simulate`."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.simulation import (
+from graphreg_zoo.simulation.genome import (
     BIN,
     MOTIF_IDS,
     PACKAGE_MOTIFS,

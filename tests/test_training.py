@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from graphreg_zoo.training import TrainConfig, early_stopping_callback, fit, train
+from graphreg_zoo.training.engine import TrainConfig, early_stopping_callback, fit, train
 from graphreg_zoo.zoo.presets import load_preset, read_card
 from tests.conftest import HEAVY
 
@@ -55,6 +55,13 @@ def test_a_tiny_run_learns_and_saves_a_preset_with_its_card(synth_cell, tmp_path
     assert card["history"]["val_loss"] == result.history["val_loss"]
     reloaded = load_preset(tmp_path / "preset")
     assert reloaded.data_spec["genome"] == synth_cell.genome and "track_quantiles" in reloaded.data_spec
+    from graphreg_zoo.contract import check, recorded_contract
+
+    contract = reloaded.data_spec["contract"]  # how the training cell was made, for the check at predict time
+    assert contract == recorded_contract(synth_cell)
+    assert contract["track_stat"]["value"] == synth_cell.attrs["tracks"]["dnase"]["stat"]
+    assert contract["cage_scale"]["confidence"] == "recorded" and contract["cage_scale"]["value"] > 0
+    assert check(contract, synth_cell, "tiny_test").mismatches == []
     from graphreg_zoo.prediction import predict
 
     before = predict(result.model, synth_cell, progress=False)["prediction"].to_numpy()
@@ -113,7 +120,7 @@ DATA_PARALLEL = """
 import json, sys
 from graphreg_zoo.models import EpiGraphReg
 from graphreg_zoo.prep.cell import CellData
-from graphreg_zoo.training import TrainConfig, data_parallel_scope, fit
+from graphreg_zoo.training.engine import TrainConfig, data_parallel_scope, fit
 import keras
 
 cell = CellData(sys.argv[1])
@@ -164,7 +171,7 @@ def test_fft_prior_with_remat_is_refused_on_tensorflow_with_the_fix_and_allowed_
 
     from graphreg_zoo.errors import InvalidInputError
     from graphreg_zoo.models import SeqGraphRegE2E
-    from graphreg_zoo.objectives import objective
+    from graphreg_zoo.training.objectives import objective
 
     model = SeqGraphRegE2E(fft_prior=True, remat=True)
     if keras.backend.backend() == "tensorflow":

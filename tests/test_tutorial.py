@@ -123,6 +123,7 @@ def test_cell_spec_yaml_is_valid(tutorial):
         assert spec.name == "K562" and spec.genome == "hg19"
         assert spec.chromosomes == [f"chr{i}" for i in range(1, 23)], "list the autosomes explicitly"
         assert spec.cage is not None and all(t.stat == "max" for t in spec.tracks.values())
+        assert spec.cage.stat == "max", "a 5 kb bamCoverage CAGE bigWig is read with max (sum gives 5000x)"
 
 
 UNTRAINED = textwrap.dedent("""\

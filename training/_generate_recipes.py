@@ -7,7 +7,7 @@ Run from the repository root after changing the cards or the tables below:
 
 A recipe is read from its card (cell, genome, assay, FDR, model class and architecture) plus
 the original training protocol of ../shared/spec/UPSTREAM.md §3. The schema is documented in
-`graphreg_zoo.recipes` and training/README.md.
+`graphreg_zoo.training.recipes` and training/README.md.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from graphreg_zoo._atomic import atomic_path
-from graphreg_zoo.training import TrainConfig
+from graphreg_zoo.training.engine import TrainConfig
 from graphreg_zoo.zoo.cards import parse_card
 from graphreg_zoo.zoo.folds import N_FOLDS
 
@@ -134,7 +134,7 @@ def upstream_block(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def engine_support(card: dict[str, Any]) -> dict[str, Any]:
-    """What `graphreg_zoo.training.fit` can and cannot reproduce of this family today."""
+    """What `graphreg_zoo.training.engine.fit` can and cannot reproduce of this family today."""
     kind, arch = card["kind"], card["model"]["config"]
     gaps = []
     if kind in E2E or kind == "seq_cnn_base":

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from graphreg_zoo._atomic import atomic_path
+from graphreg_zoo.contract import LABELS, published_contract
 from graphreg_zoo.zoo.folds import N_FOLDS, ORGANISM_OF_GENOME, fold_chromosomes
 
 HERE = Path(__file__).resolve().parent
@@ -169,9 +170,7 @@ def input_spec(family: Family) -> dict:
              else f"{assay} calls used in training (FDR not recorded in the file name)")
     graph = {"adjacency": {"shape": [1200, 1200],
                            "meaning": f"binary symmetric 5 kb contact graph, zero diagonal, from {calls}"}}
-    tracks = "RPGC-normalised" if family.generalizable else "log2(x+1) (then min-max scaled, UPSTREAM §4.3)"
-    epi = {"epigenome": {"shape": [60000, 3], "tracks": ["H3K4me3", "H3K27ac", "DNase"], "bin_bp": 100,
-                         "normalisation": tracks}}
+    epi = {"epigenome": {"shape": [60000, 3], "tracks": ["H3K4me3", "H3K27ac", "DNase"], "bin_bp": 100}}
     seq = {"sequence": {"shape": [6000000, 4], "alphabet": "ACGT one-hot, N = all zeros", "bin_bp": 1}}
     specs = {
         "epi": {**epi, **graph},
@@ -210,6 +209,8 @@ def front_matter(family: Family, pins: dict) -> dict:
         "naming": "old" if family.old else "new",
         "model": model_config(family),
         "input_spec": input_spec(family),
+        "input_contract": published_contract(KINDS[family.kind][2], GENOME[family.cell], family.cell,
+                                             family.generalizable),
         "folds": {"scheme": "fold N: valid {N, N+10}, test {N+1, N+11}; mouse chromosome numbers above 19 wrap",
                   "members": members},
         "license": LICENSE,
@@ -256,10 +257,17 @@ def caveats(family: Family, members: list[dict]) -> list[str]:
     return notes
 
 
+def contract_row(name: str, field: dict) -> str:
+    """One row of a card's input-contract table."""
+    shown = "unknown" if field["value"] is None else f"`{field['value']}`"
+    return f"| {LABELS[name]} | {shown} | {field['confidence']} | {field['source']} |"
+
+
 def prose(family: Family, meta: dict) -> str:
     """The human-readable part of a card."""
     inputs = "\n".join(f"- `{k}`: shape {v['shape']}" + (f", tracks {v['tracks']}" if "tracks" in v else "")
                        for k, v in meta["input_spec"]["inputs"].items())
+    contract = "\n".join(contract_row(k, f) for k, f in meta["input_contract"].items())
     notes = "\n".join(f"- {c}" for c in caveats(family, meta["folds"]["members"]))
     return f"""
 # {family.name}
@@ -274,8 +282,13 @@ scored in training.
 ## Inputs
 {inputs}
 
-Make them with `graphreg-zoo prep` from your bigWigs, contact calls, gene annotation and FASTA of
-{meta['genome']} (see docs/zoo.md). The track order and normalisation must match.
+Make them with `graphreg-zoo prepare SPEC --for {family.name}` from your bigWigs, contact calls, gene
+annotation and FASTA of {meta['genome']} (see docs/zoo.md): `--for` makes the inputs as the input contract
+below says, and `predict` warns (or with `--strict` refuses) a cell made otherwise.
+
+| input contract | value | confidence | source |
+|---|---|---|---|
+{contract}
 
 ## Use
 ```python

@@ -20,18 +20,18 @@ _API = {
     "convert_upstream": "graphreg_zoo.zoo.upstream",
     "save_preset": "graphreg_zoo.zoo.presets",
     "load_preset": "graphreg_zoo.zoo.presets",
-    "list_cells": "graphreg_zoo.zoo.cells",
-    "reference_cell": "graphreg_zoo.zoo.cells",
+    "list_cells": "graphreg_zoo.reference_cells",
+    "reference_cell": "graphreg_zoo.reference_cells",
     # preprocessing
     "CellSpec": "graphreg_zoo.prep.cell",
     "CellData": "graphreg_zoo.prep.cell",
     "prepare": "graphreg_zoo.prep.cell",
-    "call_contacts": "graphreg_zoo.prep.contacts",
+    "call_contacts": "graphreg_zoo.prep.contacts.calling",
     # inference and evaluation
     "predict": "graphreg_zoo.prediction",
-    "evaluate": "graphreg_zoo.evaluation",
+    "evaluate": "graphreg_zoo.evaluation.evaluator",
     # training
-    "train": "graphreg_zoo.training",
+    "train": "graphreg_zoo.training.engine",
     # interpretation
     "attribute": "graphreg_zoo.interpret.attribution",
     "knockout": "graphreg_zoo.interpret.perturb",
@@ -40,7 +40,7 @@ _API = {
     "edge_knockout": "graphreg_zoo.interpret.perturb",
     "validate_enhancers": "graphreg_zoo.interpret.crispr",
     # synthetic data
-    "simulate": "graphreg_zoo.simulation",
+    "simulate": "graphreg_zoo.simulation.genome",
 }
 
 __all__ = ["__version__", *sorted(_API)]

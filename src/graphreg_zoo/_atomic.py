@@ -32,7 +32,7 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, _default_mode(directory))  # mkstemp/mkdtemp create private (0600/0700) entries
+        os.chmod(tmp, _default_mode(target.parent, directory))  # mkstemp/mkdtemp create private (0600/0700) entries
         if directory:
             if target.exists():
                 old = target.with_name(f".old-{target.name}-{os.getpid()}")
@@ -51,11 +51,18 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         raise
 
 
-def _default_mode(directory: bool) -> int:
-    """The permissions a plain open()/mkdir() would give under the current umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return (0o777 if directory else 0o666) & ~umask
+def _default_mode(parent: Path, directory: bool) -> int:
+    """The permissions a plain open()/mkdir() would give under the current umask.
+
+    The umask is read from a probe entry created the ordinary way, never by setting the process umask
+    (os.umask is process-wide: flipping it races with every other thread that creates files)."""
+    with tempfile.TemporaryDirectory(prefix=".tmp-umask-", dir=parent) as probe_dir:
+        probe = Path(probe_dir) / "probe"
+        if directory:
+            probe.mkdir()
+        else:
+            probe.touch()
+        return probe.stat().st_mode & 0o777
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

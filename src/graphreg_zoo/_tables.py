@@ -4,11 +4,18 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
 from ._atomic import atomic_path
 from .errors import InvalidInputError
+
+
+def open_text(path: str | os.PathLike) -> TextIO:
+    """Open a text file for reading, gunzipping it on the fly when its name ends in `.gz`."""
+    path = Path(path)
+    return gzip.open(path, "rt") if path.name.lower().endswith(".gz") else open(path)
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -22,8 +29,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        opener = gzip.open if path.suffix.lower() == ".gz" else open
-        with opener(path, "rt") as fh:
+        with open_text(path) as fh:
             header = fh.readline()
         return pd.read_csv(path, sep="\t" if "\t" in header else ",")
     except (ValueError, OSError, ImportError) as exc:

@@ -35,5 +35,9 @@ class TrainingDivergedError(GraphRegZooError):
     exit_code = 6
 
 
+class ContractWarning(UserWarning):
+    """A CellData is not prepared as a model's input contract says (another statistic, transform or scale)."""
+
+
 EXIT_OK = 0
 EXIT_USAGE = 2

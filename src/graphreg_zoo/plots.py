@@ -29,14 +29,18 @@ def _figure(n_panels: int, ncols: int, size: float = 3.2):
 
 
 def scatter_grid(panels: Sequence[Panel], *, xlabel: str, ylabel: str, ncols: int = 4):
-    """One scatter per `(title, x, y)` panel, with the identity line and Pearson r in the title."""
+    """One scatter per `(title, x, y)` panel, with the identity line and Pearson r in the title; a
+    panel without points says "no genes" instead of drawing empty axes."""
     fig, axes = _figure(len(panels), ncols)
     for ax, (title, x, y) in zip(axes, panels):
         x, y = np.asarray(x, float), np.asarray(y, float)
+        if not x.size:
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, f"{title}: no genes", ha="center", va="center", fontsize=9, wrap=True)
+            continue
         ax.scatter(x, y, s=4, alpha=0.4, linewidths=0)
-        if x.size:
-            lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
-            ax.plot([lo, hi], [lo, hi], color="grey", linewidth=0.8)
+        lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
+        ax.plot([lo, hi], [lo, hi], color="grey", linewidth=0.8)
         r = np.corrcoef(x, y)[0, 1] if x.size > 1 and x.std() > 0 and y.std() > 0 else float("nan")
         ax.set_title(f"{title}\nn={x.size}, r={r:.3f}", fontsize=9)
         ax.set_xlabel(xlabel)

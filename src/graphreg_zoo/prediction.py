@@ -3,7 +3,10 @@
 `predict(model, cell)` walks every 6 Mb window of each chromosome (2 Mb stride),
 keeps the middle 2 Mb of each (2-6 Mb in the last window, the original's
 last-window rule), and reports one row per 5 kb bin that holds a TSS. A fold
-ensemble predicts each chromosome with the fold that held it out.
+ensemble predicts each chromosome with the fold that held it out. Each row says which
+model and fold predicted it and its role for that model (test, validation, training,
+unseen or unknown: `zoo.folds`, docs/evaluation.md#roles), so evaluation can keep
+in-sample rows out of held-out numbers.
 """
 from __future__ import annotations
 
@@ -19,11 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_path
-from .errors import InvalidInputError
+from .errors import ContractWarning, InvalidInputError
+from .models.family import family_of
 from .prep.windows import NODE_BIN, Window, windows
 
 Transform = Callable[[dict, Window], dict]
-TABLE_COLUMNS = ["chrom", "bin_start", "tss", "genes", "n_tss", "n_contact", "prediction", "cage", "fold"]
+TABLE_COLUMNS = ["chrom", "bin_start", "tss", "genes", "n_tss", "n_contact", "prediction", "cage", "model", "fold",
+                 "role"]
 SHIFT_WARNING = 0.25  # relative difference of a track quantile that triggers a warning
 
 
@@ -35,6 +40,8 @@ class ChromPrediction:
     values: np.ndarray  # (n_nodes,) predicted CAGE, NaN where no window covered the node
     n_contact: np.ndarray  # (n_nodes,) degree within the window that predicted the node
     fold: str
+    model: str = "model"
+    role: str = "unknown"  # the chromosome's role for the model(s) that predicted it (zoo.folds.ROLES)
 
 
 def input_names(model) -> list[str]:
@@ -47,13 +54,10 @@ def input_names(model) -> list[str]:
 
 def _window_kind(model) -> str:
     """'epi' or 'seq': which window arrays the model reads."""
-    names = input_names(model)
-    outputs = getattr(model, "_outputs_struct", {})
-    if "cage" not in outputs:
+    family = family_of(model)
+    if not family.cage:
         raise InvalidInputError(f"{model.name} does not predict CAGE (it is a Seq-CNN base); use an e2e model.")
-    if "epigenome" in names:
-        return "epi"
-    return "seq"  # a sequence, or a bottleneck made from it by a Seq-CNN base
+    return family.window_kind
 
 
 def _first_model(model):
@@ -69,6 +73,30 @@ def _routed(model, chrom: str) -> tuple[list[Any], str]:
             return [model.models[fold]], f"fold{fold}"
         return [m for _, m in sorted(model.models.items())], "mean_of_folds"
     return [model], getattr(model, "name", "model")
+
+
+def _role(model, chrom: str) -> str:
+    """The role of `chrom` for the model(s) `_routed` picks: from the fold scheme of an ensemble,
+    or from the split recorded on a single model's card ('unknown' without one)."""
+    from .zoo.folds import recorded_split, split_role
+
+    if hasattr(model, "role_for"):
+        return model.role_for(chrom)
+    return split_role(recorded_split(dict(getattr(model, "card", None) or {})), chrom)
+
+
+def _model_label(model) -> str:
+    """The name a gene table gives the model: its card's (zoo or preset) name, else the Keras name."""
+    card = getattr(model, "card", None) or {}
+    return str(card.get("name") or getattr(model, "name", "") or "model")
+
+
+def _fold_label(model, routed: str) -> str:
+    """The fold column: `_routed`'s label for an ensemble; a single model's card fold, or 'none'."""
+    if hasattr(model, "fold_for"):
+        return routed
+    fold = (getattr(model, "card", None) or {}).get("fold")
+    return f"fold{fold}" if fold is not None else "none"
 
 
 def compile_for_inference(model) -> None:
@@ -98,7 +126,7 @@ def _batches(items: list, size: int) -> Iterable[list]:
 
 
 def _bases_for(members: list, pairs: list[tuple[Any, Any]]) -> list:
-    """The Seq-CNN base paired with each routed member (`bottlenecks.pair_bases`), or Nones."""
+    """The Seq-CNN base paired with each routed member (`training.bottlenecks.pair_bases`), or Nones."""
     paired = {id(head): base for head, base in pairs}
     return [paired[id(m)] for m in members]
 
@@ -108,7 +136,7 @@ def predict_chromosome(
     allow_base_mismatch: bool = False,
 ) -> ChromPrediction:
     """Predict every node of one chromosome (stitched middles of its windows)."""
-    from .bottlenecks import model_inputs, pair_bases
+    from .training.bottlenecks import model_inputs, pair_bases
     from .prep.windows import window_arrays
 
     members, fold = _routed(model, chrom)
@@ -138,11 +166,11 @@ def predict_chromosome(
                 degree[nodes] = a["adjacency"][rows].sum(axis=1)
             if on_batch is not None:
                 on_batch(len(batch))
-    return ChromPrediction(chrom, values, degree, fold)
+    return ChromPrediction(chrom, values, degree, _fold_label(model, fold), _model_label(model), _role(model, chrom))
 
 
 def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
-    """One row per TSS bin: coordinates, genes, degree, prediction, true CAGE, fold."""
+    """One row per TSS bin: coordinates, genes, degree, prediction, true CAGE, model, fold and role."""
     tss = cell.tss(prediction.chrom)
     nodes = tss["node"].to_numpy()
     cage = cell.cage(prediction.chrom)
@@ -156,7 +184,9 @@ def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
             "n_contact": prediction.n_contact[nodes],
             "prediction": prediction.values[nodes],
             "cage": cage[nodes] if cage is not None else np.nan,
+            "model": prediction.model,
             "fold": prediction.fold,
+            "role": prediction.role,
         },
         columns=TABLE_COLUMNS,
     )
@@ -164,12 +194,12 @@ def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
 
 def predict_nodes(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
-    progress: bool = True, base=None, allow_base_mismatch: bool = False,
+    progress: bool = True, base=None, strict: bool = False, allow_base_mismatch: bool = False,
 ) -> list[ChromPrediction]:
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
 
-    from .bottlenecks import needs_bottleneck
+    from .training.bottlenecks import needs_bottleneck
     from .prep.cell import as_cell
     from .zoo.load import as_model
 
@@ -178,12 +208,9 @@ def predict_nodes(
     if needs_bottleneck(input_names(_first_model(model))) and base is None:
         raise InvalidInputError(f"{_first_model(model).name} reads a Seq-CNN base bottleneck: pass base= (--base) the "
                                 "Seq-CNN base it was trained on (same fold).")
-    chroms = list(chroms or cell.chroms)
-    missing = [c for c in chroms if c not in cell.chroms]
-    if missing:
-        raise InvalidInputError(f"{cell.path}: chromosomes {missing} are not in this CellData (it has {cell.chroms}).")
-    for message in check_compatibility(model, cell):
-        warnings.warn(message, stacklevel=2)
+    chroms = cell_chroms(cell, chroms)
+    for message in check_compatibility(model, cell, strict=strict):
+        warnings.warn(message, ContractWarning, stacklevel=2)
     total = sum(len(windows(cell.n_nodes(c), c)) for c in chroms)
     results = []
     with Progress(disable=not progress, transient=True) as bar:
@@ -200,7 +227,7 @@ def predict_nodes(
 
 def predict(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
-    progress: bool = True, base=None, allow_base_mismatch: bool = False,
+    progress: bool = True, base=None, strict: bool = False, allow_base_mismatch: bool = False,
 ) -> pd.DataFrame:
     """Predict CAGE at every TSS bin of a cell.
 
@@ -214,11 +241,17 @@ def predict(
         progress: show a progress bar.
         base: for a separately trained Seq-GraphReg / Seq-CNN (input `bottleneck`), the Seq-CNN base
             of the same fold (model, fold ensemble, zoo name or preset) that makes the bottleneck.
-            Heads and bases pair by fold and flavour (`bottlenecks.pair_bases`); a mismatch is refused.
+            Heads and bases pair by fold and flavour (`training.bottlenecks.pair_bases`); a mismatch is
+            refused.
+        strict: refuse (InvalidInputError) a cell not prepared as the model's input contract says,
+            instead of warning (`ContractWarning`); see `check_compatibility`.
         allow_base_mismatch: run a mismatched base anyway (with a warning).
 
     Returns a DataFrame with columns chrom, bin_start, tss, genes, n_tss, n_contact,
-    prediction, cage (NaN without CAGE) and fold (the fold model used).
+    prediction, cage (NaN without CAGE), model (its name), fold (the fold model used:
+    `foldN`, `mean_of_folds`, or `none` for a single model without a fold) and role (the
+    chromosome's role for that model: test, validation, training, unseen or unknown; see
+    docs/evaluation.md#roles).
 
     Example:
         >>> table = predict(load("demo"), "cell.h5")          # doctest: +SKIP
@@ -227,8 +260,27 @@ def predict(
 
     cell = as_cell(cell)
     results = predict_nodes(model, cell, chroms, batch_size=batch_size, transform=transform, progress=progress,
-                            base=base, allow_base_mismatch=allow_base_mismatch)
+                            base=base, strict=strict, allow_base_mismatch=allow_base_mismatch)
     return pd.concat([gene_table(cell, r) for r in results], ignore_index=True)
+
+
+def cell_chrom(cell, chrom: str) -> str | None:
+    """The cell's name for `chrom` (`22`, `chr22` and `CHR22` are one chromosome), or None."""
+    from .prep.assembly import normalize_chrom
+
+    by_canon = {normalize_chrom(c): c for c in cell.chroms}
+    return chrom if chrom in cell.chroms else by_canon.get(normalize_chrom(str(chrom)))
+
+
+def cell_chroms(cell, chroms: list[str] | None) -> list[str]:
+    """The cell's names for `chroms` (default: all of its chromosomes); refuses one it lacks."""
+    if not chroms:
+        return list(cell.chroms)
+    named = [cell_chrom(cell, c) for c in chroms]
+    missing = [c for c, n in zip(chroms, named) if n is None]
+    if missing:
+        raise InvalidInputError(f"{cell.path}: chromosomes {missing} are not in this CellData (it has {cell.chroms}).")
+    return named
 
 
 def _track_quantiles(source: dict) -> dict:
@@ -241,12 +293,26 @@ def _model_spec(model) -> dict:
     return dict(getattr(first, "data_spec", {}) or {})
 
 
-def check_compatibility(model, cell) -> list[str]:
-    """Refuse a genome-build mismatch; return warnings for track distribution shifts.
+def _model_name(model) -> str:
+    return getattr(model, "name", None) or getattr(_first_model(model), "name", "the model")
 
-    The model's `data_spec["track_quantiles"]` (recorded at training) is compared
-    with the cell's; a relative shift above 25 % in the 0.99 quantile of a track
-    means the tracks are not normalised like the training data.
+
+def contract_report(model, cell):
+    """The model's input contract checked against `cell` (`contract.ContractReport`: mismatches, unchecked)."""
+    from . import contract
+
+    return contract.check(contract.of_model(model), cell, _model_name(model), contract.reads_tracks(model))
+
+
+def check_compatibility(model, cell, strict: bool = False) -> list[str]:
+    """Refuse a genome-build mismatch; return warnings where the cell is not made as the model expects.
+
+    The model's input contract (track bin statistic, transform and scaling, CAGE bin statistic and
+    scale; `graphreg_zoo.contract`) is compared with how the cell was prepared; with `strict=True`
+    a mismatch is refused (InvalidInputError, exit 4) instead. Fields the contract leaves unknown
+    are listed by `contract_report(model, cell).unchecked`. The model's `data_spec["track_quantiles"]`
+    (recorded at training) is compared with the cell's: a relative shift above 25 % in the 0.99
+    quantile of a track means the tracks are not normalised like the training data.
     """
     spec = _model_spec(model)
     genome = spec.get("genome")
@@ -255,8 +321,11 @@ def check_compatibility(model, cell) -> list[str]:
             f"genome build mismatch: the model was trained on {genome}, {cell.path} is {cell.genome}. "
             "Prepare the cell on the model's build (or lift its inputs over)."
         )
+    messages = contract_report(model, cell).mismatches
+    if strict and messages:
+        raise InvalidInputError(f"{cell.path} is not prepared as {_model_name(model)} expects (strict):\n  "
+                                + "\n  ".join(messages))
     trained, observed = _track_quantiles(spec), _track_quantiles(cell.attrs)
-    messages = []
     for track, stats in trained.items():
         ours = observed.get(track, {})
         ref, seen = stats.get("q0.99"), ours.get("q0.99")
@@ -305,4 +374,5 @@ def write_bigwig(results: list[ChromPrediction], path: str | os.PathLike, chrom_
 
 
 __all__ = ["predict", "predict_nodes", "compile_for_inference", "forward_cage", "input_names", "predict_chromosome", "gene_table", "check_compatibility",
+           "contract_report",
            "write_table", "write_bigwig", "ChromPrediction"]

@@ -127,7 +127,7 @@ def test_second_derivatives_through_the_products_match_keras_conv1d():
     """The FFT prior differentiates the input gradient again: a training step with the prior gives the same
     weight update through our kernel gradient as through Keras' Conv1D."""
     from graphreg_zoo.models.losses import poisson_nll
-    from graphreg_zoo.objectives import forward_with_fourier_prior, training_view
+    from graphreg_zoo.training.objectives import forward_with_fourier_prior, training_view
 
     rng = np.random.default_rng(5)
     x = rng.normal(size=(1, 5000, 64)).astype("float32")

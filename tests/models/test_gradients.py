@@ -12,7 +12,7 @@ import pytest
 
 from graphreg_zoo.models import EpiCNN, EpiGraphReg, SeqGraphRegE2E
 from graphreg_zoo.models.losses import poisson_nll
-from graphreg_zoo.training import set_frozen_batchnorm
+from graphreg_zoo.training.engine import set_frozen_batchnorm
 from tests.conftest import HEAVY
 
 pytestmark = pytest.mark.backend

@@ -54,3 +54,13 @@ def test_genome_sizes_and_autosomes(tmp_path):
     (tmp_path / "bad").write_text("chr1 abc\n")
     with pytest.raises(InvalidInputError, match="line 1"):
         assembly.read_chrom_sizes(tmp_path / "bad")
+
+
+def test_contacts_past_a_known_chromosome_end_name_the_build_they_fit():
+    from graphreg_zoo.prep.assembly import check_extent
+
+    with pytest.raises(InvalidInputError, match=r"past its end in hg38 \(50,818,468 bp\) \(it fits hg19\)"):
+        check_extent({"chr22": 51_000_000}, {"chr22": 50_818_468}, "x.tsv", raw=False)
+    check_extent({"chr22": 50_810_000}, {"chr22": 51_304_566}, "loops.bedpe", raw=False)  # loops can stop anywhere
+    with pytest.raises(InvalidInputError, match=r"stop at 50,810,000 bp, at the end of chr22 in hg38"):
+        check_extent({"chr22": 50_810_000}, {"chr22": 51_304_566}, "dump.txt", raw=True)

@@ -191,7 +191,27 @@ def test_real_hg38_k562_chr22(realdata, tmp_path):
     np.testing.assert_allclose(cell.tracks("chr22", 200_000, 300_000)[:, 1], want, rtol=1e-5, atol=1e-5)
     assert not cell.tracks("chr22", 0, 100_000).any()  # no data before 10.6 Mb
     raw = pd.read_csv(tss_bed, sep="\t")
-    assert set(cell.tss("chr22").node) == set((raw["start"] + 250) // 5000)
+    assert set(cell.tss("chr22").node) == set((raw["start"] + 250 - (raw["strand"] == "-")) // 5000)
     assert cell.tss("chr22").n_tss.sum() == len(raw.drop_duplicates(["start", "name"]))
     g = cell.graph("chr22")
     assert g.nnz > 0 and (g != g.T).nnz == 0 and not g.diagonal().any()
+
+
+@pytest.mark.parametrize("graph, needle", [
+    ({"format": "npz", "path": "g", "fdr": 0.05}, "fdr has no effect on a npz graph"),
+    ({"format": "npz", "path": "g", "resolution": 5000}, "resolution has no effect on a npz graph"),
+    ({"format": "hicdcplus", "path": "g", "min_count": 3}, "min_count has no effect on a hicdcplus graph"),
+    ({"format": "cool", "path": "g", "fdr": 0.05}, "fdr has no effect on a cool graph"),
+    ({"format": "cool", "path": "g", "call": True, "min_count": 3}, "min_count has no effect on a cool graph"),
+])
+def test_graph_settings_that_would_be_ignored_are_refused(graph, needle):
+    good = {"genome": "hg19", "tracks": {"h3k4me3": "a", "h3k27ac": "b", "dnase": "c"}, "genes": "x.gtf"}
+    with pytest.raises(InvalidInputError, match=needle):
+        CellSpec.from_dict({**good, "graph": graph})
+
+
+def test_mcool_graphs_are_accepted():
+    """docs/contacts.md lists mcool, and the cooler reader reads it: a cell spec takes it too."""
+    spec = CellSpec.from_dict({"genome": "hg19", "tracks": {"h3k4me3": "a", "h3k27ac": "b", "dnase": "c"},
+                               "genes": "x.gtf", "graph": {"format": "mcool", "path": "x.mcool", "min_count": 2}})
+    assert spec.graph.format == "mcool"

@@ -108,3 +108,123 @@ def test_url_input_offline_is_not_available(cli, toy_spec, monkeypatch):
     code, _, stderr = cli("prepare", toy_spec, "-o", toy_spec.parent / "cell.h5", "--quiet")
     assert code == 3 and "GRAPHREG_ZOO_OFFLINE=1" in stderr and "tracks.dnase" in stderr
     assert not (toy_spec.parent / "cell.h5").exists()
+
+
+HG38_CHR22 = "hg38_K562_chr22"
+
+
+def hg19_chr22_spec(tmp_path, genes, graph):
+    """An hg19 chr22 spec (tracks of hg19's chr22 length) around the given genes and graph."""
+    write_bigwig(tmp_path / "t.bw", {"chr22": 51_304_566}, {"chr22": [(20_000_000, 20_000_100, 1.0)]})
+    np.savez(tmp_path / "g.npz", chr22=np.array([[1, 2]]))
+    spec = {"genome": "hg19", "chromosomes": ["chr22"], "genes": str(genes),
+            "tracks": {n: "t.bw" for n in ("h3k4me3", "h3k27ac", "dnase")}, "graph": graph}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    return tmp_path / "spec.yaml"
+
+
+def test_hg38_tss_bed_in_an_hg19_spec(cli, realdata, tmp_path):
+    """No chromosome lengths in a BED: the well-known genes' TSSs name its build."""
+    genes = realdata / HG38_CHR22 / "tss" / "RefSeqCurated.170308.CollapsedGeneBounds.chr22.hg38.TSS500bp.bed"
+    spec = hg19_chr22_spec(tmp_path, genes, {"format": "npz", "path": "g.npz"})
+    refused(cli, spec, "TSS500bp.bed", "from hg38, not hg19", "4 of 4 well-known genes", "genome: hg38")
+
+
+def test_hg38_juicer_dump_in_an_hg19_spec(cli, realdata, tmp_path):
+    """Raw contacts that stop at hg38's chr22 end, 486 kb before hg19's, are hg38's."""
+    dump = realdata / HG38_CHR22 / "hic" / "chr22.5kb.RAWobserved.gz"
+    spec = hg19_chr22_spec(tmp_path, realdata / "hg19_annotations" / "CollapsedGeneBounds.hg19.TSS500bp.bed",
+                           {"format": "juicer_dump", "path": str(dump), "min_count": 5})
+    refused(cli, spec, "chr22.5kb.RAWobserved.gz", "hg38", "hg19", "50,818,468", "51,304,566")
+
+
+CHR9 = "hg19_K562_chr9_4-6Mb"
+
+
+def chr9_loop_spec(realdata, tmp_path, graph):
+    """The real hg19 chr9 bigWigs and GTF with `graph` (paths absolute)."""
+    d = realdata / CHR9
+    bw = str(d / "bigwig_chr9_4000000_6000000_K562_H3K27ac.bigwig")
+    spec = {"genome": "hg19", "chromosomes": ["chr9"], "genes": str(d / "gtf_chr9_4000000_6000000.gtf"),
+            "tracks": {n: bw for n in ("h3k4me3", "h3k27ac", "dnase")}, "graph": graph}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    return tmp_path / "spec.yaml"
+
+
+@pytest.mark.parametrize("setting, needle", [
+    ({"min_count": 5}, "min_count needs a loop-count column"),
+    ({"fdr": 0.1}, "fdr has no effect on a bedpe graph"),
+    ({"call": True}, "call has no effect on a bedpe graph"),
+])
+def test_bedpe_settings_act_or_are_refused(cli, realdata, tmp_path, setting, needle):
+    loops = str(realdata / CHR9 / "peak_chr9_4000000_6000000.bedpe")
+    refused(cli, chr9_loop_spec(realdata, tmp_path, {"format": "bedpe", "path": loops, **setting}), needle)
+
+
+def test_bedpe_loop_counts_are_honoured(cli, realdata, tmp_path):
+    """A 7th column of whole numbers is the loop count (hichipper/mango): `min_count` keeps loops by it."""
+    from graphreg_zoo.prep.cell import CellData
+
+    lines = (realdata / CHR9 / "peak_chr9_4000000_6000000.bedpe").read_text().splitlines()
+    (tmp_path / "counted.bedpe").write_text("".join(f"{line}\t{i}\n" for i, line in enumerate(lines)))
+    edges = {}
+    for min_count in (None, 13):
+        graph = {"format": "bedpe", "path": str(tmp_path / "counted.bedpe")}
+        spec = chr9_loop_spec(realdata, tmp_path, graph if min_count is None else {**graph, "min_count": min_count})
+        code, _, stderr = cli("prepare", spec, "-o", tmp_path / f"{min_count}.h5", "--quiet")
+        assert code == 0, stderr
+        edges[min_count] = CellData(tmp_path / f"{min_count}.h5").graph("chr9").nnz
+    last = lines[-1].split("\t")  # the only loop with count >= 13
+    assert last[1:3] == ["5450000", "5455000"] and last[4:6] == ["5585000", "5590000"]
+    assert edges[13] == 2 < edges[None]
+
+
+def test_a_key_given_twice_is_refused(cli, toy_spec):
+    text = toy_spec.read_text()
+    toy_spec.write_text(text + "name: second\n")
+    refused(cli, toy_spec, "key `name` is given twice (first on line")
+
+
+def test_chromosomes_without_brackets_is_refused(cli, toy_spec):
+    edit(toy_spec, chromosomes="chr1")
+    refused(cli, toy_spec, "`chromosomes:` must be a list, e.g. `chromosomes: [chr1]`")
+
+
+def test_integer_chromosomes_are_names(cli, toy_spec):
+    from graphreg_zoo.prep.cell import CellData
+
+    edit(toy_spec, chromosomes=[1, 2])
+    out = toy_spec.parent / "cell.h5"
+    code, _, stderr = cli("prepare", toy_spec, "-o", out, "--quiet")
+    assert code == 0, stderr
+    assert CellData(out).chroms == ["chr1", "chr2"]
+
+
+COOL = "hg38_K562_chr22/hic/K562_chr22_5kb_raw.DERIVED.cool"
+
+
+@pytest.fixture
+def truncated_cool(realdata, tmp_path):
+    """The real chr22 .cool cut short, as an interrupted download leaves it."""
+    path = tmp_path / "cut.cool"
+    path.write_bytes((realdata / COOL).read_bytes()[:400_000])
+    return path
+
+
+def test_call_contacts_on_a_truncated_cool(cli, truncated_cool):
+    code, _, stderr = cli("call-contacts", truncated_cool, "-o", truncated_cool.parent / "t.tsv", "-f", "cool",
+                          "-c", "chr22")
+    assert code == 4 and "cut.cool: not a readable cooler file" in stderr and "truncated" in stderr, stderr
+    assert "Traceback" not in stderr and not (truncated_cool.parent / "t.tsv").exists()
+
+
+def test_prepare_with_a_truncated_cool(cli, realdata, truncated_cool):
+    spec = hg19_chr22_spec(truncated_cool.parent, realdata / "hg19_annotations" / "CollapsedGeneBounds.hg19.TSS500bp.bed",
+                           {"format": "cool", "path": str(truncated_cool), "min_count": 5})
+    refused(cli, spec, "cut.cool: not a readable cooler file", "truncated")
+
+
+def test_call_contacts_at_a_resolution_beyond_the_maximum_distance(cli, realdata, tmp_path):
+    code, _, stderr = cli("call-contacts", realdata / COOL, "-o", tmp_path / "t.tsv", "-f", "cool", "-c", "chr22",
+                          "--resolution", "2500000")
+    assert code == 4 and "resolution (2,500,000 bp) exceeds the maximum distance (2,000,000 bp)" in stderr, stderr

@@ -6,7 +6,7 @@ import gzip
 import pytest
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.prep.contacts import build_graphs, call_table
+from graphreg_zoo.prep.contacts.calling import build_graphs, call_table
 
 SIZES = {"chr1": 1_000_000, "chr2": 500_000}
 HEADER = "chrI\tstartI\tendI\tchrJ\tstartJ\tendJ\tD\tcounts\tpvalue\tqvalue\tmu\tsdev\n"
@@ -68,12 +68,15 @@ def test_chromosome_missing_from_chrom_sizes(tmp_path):
 
 def test_pairs_beyond_the_chromosome_mean_another_assembly(tmp_path):
     path = write(tmp_path / "t.tsv", HEADER + row(150, 160, 0.01))
-    with pytest.raises(InvalidInputError, match=r"beyond the chromosome's 100 bins.*assemblies"):
+    want = r"chr1 has contacts at 800,000 bp, past its end in the spec \(500,000 bp\).*different genome builds"
+    with pytest.raises(InvalidInputError, match=want):
         build_graphs(path, "hicdcplus", {"chr1": 500_000}, ["chr1"])
 
 
 def test_coarser_text_table_is_refused(tmp_path):
-    path = write(tmp_path / "t.tsv", HEADER + "".join(row(2 * i, 2 * i + 4, 0.01) for i in range(40)))
+    rows = (f"chr1\t{i * 10_000}\t{(i + 1) * 10_000}\tchr1\t{(i + 2) * 10_000}\t{(i + 3) * 10_000}\t20000\t5\t0.001"
+            "\t0.01\t1\t1\n" for i in range(40))
+    path = write(tmp_path / "t.tsv", HEADER + "".join(rows))
     with pytest.raises(InvalidInputError, match=r"bins are 10,000 bp, coarser than the 5,000 bp graph"):
         build_graphs(path, "hicdcplus", SIZES, ["chr1"])
 
@@ -100,7 +103,7 @@ def test_juicer_dump_coarser_is_refused(tmp_path):
 def test_malformed_lines_are_reported_with_their_number(tmp_path, lines, fmt, message):
     path = write(tmp_path / "bad.txt", lines)
     with pytest.raises(InvalidInputError, match=message):
-        build_graphs(path, fmt, SIZES, ["chr1"], call=True)
+        build_graphs(path, fmt, SIZES, ["chr1"], call=fmt == "juicer_dump")
 
 
 def test_raw_counts_need_a_threshold_rule(tmp_path):
@@ -133,3 +136,20 @@ def test_cool_from_another_build_is_refused(realdata):
     cool = realdata / "hg38_K562_chr22" / "hic" / "K562_chr22_5kb_raw.DERIVED.cool"
     with pytest.raises(InvalidInputError, match=r"chr22 has length 50,818,468 but chr22 .* is 51,304,566.*hg38"):
         build_graphs(cool, "cool", {"chr22": 51_304_566}, ["chr22"], call=True)  # hg19 length
+
+
+@pytest.mark.parametrize("one_based", [False, True])
+def test_a_coarse_hicdcplus_table_with_few_starts_is_refused(tmp_path, one_based):
+    """Three 50 kb pairs are too few starts for a gcd: the table's own start/end columns say 50 kb."""
+    b = int(one_based)
+    rows = [(0, 100_000), (100_000, 300_000), (200_000, 250_000)]
+    text = HEADER + "".join(f"chr1\t{s1 + b}\t{s1 + 50_000}\tchr1\t{s2 + b}\t{s2 + 50_000}\t{s2 - s1}\t9\t0.001\t0.01\t1\t1\n"
+                            for s1, s2 in rows)
+    with pytest.raises(InvalidInputError, match=r"bins are 50,000 bp, coarser than the 5,000 bp graph"):
+        build_graphs(write(tmp_path / "t.tsv", text), "hicdcplus", SIZES, ["chr1"])
+
+
+def test_a_fine_hicdcplus_table_keeps_its_pairs(tmp_path):
+    text = HEADER + "chr1\t5001\t10000\tchr1\t15001\t20000\t10000\t9\t0.001\t0.01\t1\t1\n"
+    graph = build_graphs(write(tmp_path / "t.tsv", text), "hicdcplus", SIZES, ["chr1"])["chr1"]
+    assert set(zip(*graph.nonzero())) == {(1, 3), (3, 1)}

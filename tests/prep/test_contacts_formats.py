@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.prep.contacts import build_graphs, read_contacts
+from graphreg_zoo.prep.contacts.calling import build_graphs, read_contacts
 
 CHR22 = 50_818_468  # hg38
 CHR9_HG19 = 141_213_431

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphreg_zoo.prep.contacts import build_graphs, edges_to_graph
+from graphreg_zoo.prep.contacts.calling import build_graphs, edges_to_graph
 
 N_NODES = 60
 

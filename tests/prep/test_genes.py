@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.prep.genes import read_tss, tss_table
+from graphreg_zoo.prep.genes import build_agreement, check_build, read_tss, reference_tss, tss_table
 
 from .prep_factories import write_gtf
 
@@ -69,10 +69,56 @@ def test_abc_tss500_bed_centre(realdata, name):
     raw = pd.read_csv(path, sep="\t")
     got = read_tss(path)
     assert len(got) == len(raw)
-    np.testing.assert_array_equal(got.tss.to_numpy(), raw["start"].to_numpy() + 250)
+    # 250 bases upstream of the TSS on the gene's strand: the centre on +, the centre - 1 on -
+    np.testing.assert_array_equal(got.tss.to_numpy(), raw["start"].to_numpy() + 250 - (raw["strand"] == "-"))
     assert list(got.gene) == list(raw["name"].astype(str))
     coding = read_tss(path, biotypes=["protein_coding"])
     assert len(coding) == (raw["gene_type"] == "protein_coding").sum() > 0
+
+
+ABC_CHR22 = "hg38_K562_chr22/tss/RefSeqCurated.170308.CollapsedGeneBounds.chr22.hg38"
+
+
+def test_abc_tss_windows_agree_with_their_gene_bodies(realdata):
+    """The TSS of every ABC window is the 5' end of the same gene's body (the minus strand included)."""
+    windows = read_tss(realdata / f"{ABC_CHR22}.TSS500bp.bed")
+    bodies = read_tss(realdata / f"{ABC_CHR22}.bed")
+    assert bodies.gene.is_unique and (windows.strand == "-").sum() > 200
+    pd.testing.assert_series_equal(windows.set_index("gene").tss, bodies.set_index("gene").tss.loc[windows.gene])
+
+
+@pytest.mark.parametrize("name, gene, node", [
+    ("hg38_K562_chr22/tss/CollapsedGeneBounds.hg38.TSS500bp.genomewide.bed", "LRRC32", 76_669_999 // 5000),
+    ("hg19_annotations/CollapsedGeneBounds.hg19.TSS500bp.bed", "EPRS", 220_219_999 // 5000),
+    ("hg19_annotations/CollapsedGeneBounds.hg19.TSS500bp.bed", "C2orf66", 197_674_999 // 5000),
+    ("hg19_annotations/CollapsedGeneBounds.hg19.TSS500bp.bed", "PRKACA", 14_224_999 // 5000),
+    ("hg19_annotations/CollapsedGeneBounds.hg19.TSS500bp.bed", "MCF2", 138_724_999 // 5000),
+])
+def test_minus_strand_windows_on_a_node_edge_keep_their_node(realdata, name, gene, node):
+    """These minus-strand windows are centred on a 5 kb boundary: their TSS is the base before it."""
+    tss = read_tss(realdata / name)
+    assert (tss[tss.gene == gene].tss // 5000).tolist() == [node]
+
+
+def _real_rows_plus(realdata, tmp_path, extra: str):
+    """The real chr22 TSS500bp file with one more data line appended."""
+    path = tmp_path / "tss.bed"
+    path.write_text((realdata / f"{ABC_CHR22}.TSS500bp.bed").read_text() + extra)
+    return path
+
+
+def test_a_clipped_window_changes_no_other_tss(realdata, tmp_path):
+    """One window clipped at the chromosome start must not switch the file to gene bodies."""
+    real = read_tss(realdata / f"{ABC_CHR22}.TSS500bp.bed")
+    got = read_tss(_real_rows_plus(realdata, tmp_path, "chr22\t0\t350\tCLIPPED\t0\t+\tX\tprotein_coding\n"))
+    pd.testing.assert_frame_equal(got.iloc[:-1], real)
+    assert got.iloc[-1].tss == 100  # its full window is [-150, 350)
+
+
+def test_a_window_of_another_width_is_refused_with_its_line(realdata, tmp_path):
+    path = _real_rows_plus(realdata, tmp_path, "chr22\t20000000\t20000900\tWIDE\t0\t+\tX\tprotein_coding\n")
+    with pytest.raises(InvalidInputError, match=r"line 519: a 900 bp row in a file of 500 bp TSS windows"):
+        read_tss(path)
 
 
 def test_bed12_gene_bodies_are_strand_aware(realdata):
@@ -140,3 +186,31 @@ def test_malformed_gtf_line(tmp_path):
     path.write_text('chr1\tsrc\tgene\t1\t10\t.\t+\t.\tgene_name "A";\nchr1 only spaces here\n')
     with pytest.raises(InvalidInputError, match="line 2: expected 9 tab-separated columns"):
         read_tss(path)
+
+
+@pytest.mark.parametrize("genome, refused_as", [("hg38", None), ("GRCh38", None), ("hg19", "hg38"), ("mm10", "hg38"),
+                                                ("my_assembly", None)])
+def test_build_of_an_annotation_from_its_well_known_genes(realdata, genome, refused_as):
+    """RefSeq's chr22 TSSs (not the GENCODE files the packaged table comes from) are hg38's."""
+    table = read_tss(realdata / f"{ABC_CHR22}.TSS500bp.bed")
+    if refused_as is None:
+        check_build(table, genome, "genes")
+        return
+    with pytest.raises(InvalidInputError, match=rf"genes: the annotation is from {refused_as}, not "):
+        check_build(table, genome, "genes")
+
+
+def test_an_annotation_without_reference_genes_gets_no_verdict(realdata):
+    table = read_tss(realdata / GTF)
+    assert {found for found, _ in build_agreement(table).values()} == {0}
+    check_build(table, "hg38", "genes")  # a 2 Mb slice of hg19 holds none: nothing to tell
+
+
+def test_reference_table_is_packaged():
+    import tomllib
+    from pathlib import Path
+
+    ref = reference_tss()
+    assert set(ref.build) == {"hg19", "hg38", "mm10"} and ref.groupby("build").gene.nunique().min() >= 8
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert "prep/*.tsv" in pyproject["tool"]["setuptools"]["package-data"]["graphreg_zoo"]

@@ -130,3 +130,18 @@ def test_normalisations():
     assert not upstream_minmax(np.ones(3), ref_max=1.0).any()
     with pytest.raises(InvalidInputError, match="normalisation"):
         normalise(x, "zscore")
+
+
+@pytest.mark.parametrize("name, source, looks_like", [
+    ("peaks.bedgraph", "hg38_K562_chr22/activity/macs2_peaks.narrowPeak", r"a peak file \(narrowPeak"),
+    ("reads.bedgraph.gz", "reads/CTCF_SE_CTRL_chr22_50k.bed.gz", "a reads or intervals BED"),
+])
+def test_a_real_peak_or_reads_file_given_as_bedgraph_is_refused(realdata, tmp_path, name, source, looks_like):
+    """Real files a user may take for a bedGraph: refused naming the line, what the file looks like and what to do."""
+    import shutil
+
+    path = tmp_path / name
+    shutil.copyfile(realdata / source, path)
+    with pytest.raises(InvalidInputError, match=rf"{name}, line 1: the value column holds .* looks like {looks_like}.*"
+                                                 r"coverage bigWig"):
+        TrackFile(path)

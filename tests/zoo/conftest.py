@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from graphreg_zoo._atomic import sha256_file
+from graphreg_zoo.settings import CARDS_ENV
 from graphreg_zoo.zoo import cards
 
 FIXTURE_FAMILY = "test_epi_K562_hichip_fdr01"
@@ -90,7 +91,7 @@ def fixture_card(tmp_path, monkeypatch, upstream_fixtures, zoo_home) -> FixtureC
     directory.mkdir()
     text = "---\n" + yaml.safe_dump(card, sort_keys=False) + "---\n" + prose + "\n"
     (directory / f"{FIXTURE_FAMILY}.md").write_text(text)
-    monkeypatch.setenv(cards.CARDS_ENV, str(directory))
+    monkeypatch.setenv(CARDS_ENV, str(directory))
     return FixtureCard(FIXTURE_FAMILY, fold1["path"], checkpoint, fold1["sha256"])
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from graphreg_zoo import reference_cells as cells
 from graphreg_zoo.errors import InvalidInputError, NotAvailableError
-from graphreg_zoo.zoo import cells
 
 ENTRY_KEYS = {"accession", "url", "format", "path", "sha256", "size", "status", "evidence"}
 GENOMES = {"K562": "hg19", "GM12878": "hg19", "hESC": "hg38", "mESC": "mm10"}

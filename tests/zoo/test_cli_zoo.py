@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from graphreg_zoo.zoo import fetch
+from graphreg_zoo import filecache, settings
 
 STARTUP = """
 import sys
@@ -45,21 +45,21 @@ def test_corrupted_download_exits_5_and_caches_nothing(cli, fixture_card, served
     data = bytearray(fixture_card.checkpoint.read_bytes())
     data[len(data) // 2] ^= 0xFF
     served.put(fixture_card.path, bytes(data))
-    monkeypatch.setenv(fetch.MIRROR_ENV, served.url)
+    monkeypatch.setenv(settings.MIRROR_ENV, served.url)
     code, _, err = cli("fetch", f"{fixture_card.name}@fold1")
     assert code == 5
-    assert fixture_card.sha256 in err and fetch.sha256_file(served.root / fixture_card.path) in err
+    assert fixture_card.sha256 in err and filecache.sha256_file(served.root / fixture_card.path) in err
     assert fixture_card.path in err
-    assert fetch.cached_files() == [] and not list((zoo_home / "files").rglob(".tmp-*"))
+    assert filecache.cached_files() == [] and not list((zoo_home / "files").rglob(".tmp-*"))
 
 
 @pytest.mark.parametrize("how", ["server-down", "offline"])
 def test_unavailable_exits_3_listing_missing_files(cli, fixture_card, served, dead_url, monkeypatch, how):
     if how == "offline":
-        monkeypatch.setenv(fetch.OFFLINE_ENV, "1")
-        monkeypatch.setenv(fetch.MIRROR_ENV, served.url)
+        monkeypatch.setenv(settings.OFFLINE_ENV, "1")
+        monkeypatch.setenv(settings.MIRROR_ENV, served.url)
     else:
-        monkeypatch.setenv(fetch.MIRROR_ENV, dead_url)
+        monkeypatch.setenv(settings.MIRROR_ENV, dead_url)
     code, _, err = cli("fetch", fixture_card.name)
     assert code == 3
     assert "10 file(s) are missing" in err and fixture_card.path in err
@@ -68,7 +68,7 @@ def test_unavailable_exits_3_listing_missing_files(cli, fixture_card, served, de
 
 def test_cache_commands(cli, fixture_card, served, zoo_home, monkeypatch, tmp_path):
     served.put(fixture_card.path, fixture_card.checkpoint.read_bytes())
-    monkeypatch.setenv(fetch.MIRROR_ENV, served.url)
+    monkeypatch.setenv(settings.MIRROR_ENV, served.url)
     assert cli("fetch", "epi_K562_hichip@fold1")[0] == 0  # the shipped card: unpinned, so recorded
     code, out, _ = cli("cache", "ls")
     assert code == 0 and fixture_card.path in out and fixture_card.sha256[:16] in out
@@ -82,7 +82,7 @@ def test_cache_commands(cli, fixture_card, served, zoo_home, monkeypatch, tmp_pa
     (zoo_home / "files" / fixture_card.path).write_bytes(b"bit rot")
     code, out, err = cli("cache", "verify")
     assert code == 5 and "mismatch" in out and fixture_card.path in err
-    assert cli("cache", "clear")[0] == 0 and fetch.cached_files() == []
+    assert cli("cache", "clear")[0] == 0 and filecache.cached_files() == []
     assert cli("cache", "import", tmp_path / "mirror")[0] == 0
-    assert fetch.cached_files() == [fixture_card.path]
+    assert filecache.cached_files() == [fixture_card.path]
     assert len(served.requests) == 1

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
+from graphreg_zoo import filecache, settings
 from graphreg_zoo.errors import IntegrityError, InvalidInputError, NotAvailableError
-from graphreg_zoo.zoo import fetch
-from graphreg_zoo.zoo.fetch import FileSpec, fetch_file
+from graphreg_zoo.filecache import FileSpec, fetch_file
 
 REL = "models/K562/Epi-CNN_K562_valid_chr_1,11_test_chr_2,12.h5"
 DATA = bytes(range(256)) * 64
@@ -38,16 +38,16 @@ def test_download_verifies_caches_and_reuses(zoo_home, served):
 def test_unpinned_hash_is_recorded_enforced_and_pinned(zoo_home, served, tmp_path, caplog):
     served.put(REL, DATA)
     fetch_file(_spec(served.url, pinned=False))
-    recorded = fetch.read_registry()[REL]
+    recorded = filecache.read_registry()[REL]
     assert recorded["sha256"] == hashlib.sha256(DATA).hexdigest()
     assert "recorded" in caplog.text and REL in caplog.text
     # the source changes behind our back: the recorded hash now protects the user
     served.put(REL, DATA[::-1])
-    fetch.clear_cache()
+    filecache.clear_cache()
     with pytest.raises(IntegrityError) as err:
         fetch_file(_spec(served.url, pinned=False))
     assert recorded["sha256"] in str(err.value) and hashlib.sha256(DATA[::-1]).hexdigest() in str(err.value)
-    out = fetch.pin_registry(tmp_path / "registry.json")
+    out = filecache.pin_registry(tmp_path / "registry.json")
     assert json.loads(out.read_text())["files"][REL] == {"sha256": recorded["sha256"], "size": len(DATA)}
 
 
@@ -64,38 +64,38 @@ def test_corrupted_download_is_not_cached(zoo_home, served):
 def test_server_down_names_every_missing_file(zoo_home, dead_url):
     specs = [_spec(dead_url), FileSpec("models/K562/other.h5", f"{dead_url}/models/K562/other.h5")]
     with pytest.raises(NotAvailableError) as err:
-        fetch.fetch_files(specs)
+        filecache.fetch_files(specs)
     assert REL in str(err.value) and "models/K562/other.h5" in str(err.value)
 
 
 def test_offline_never_touches_the_network(zoo_home, served, monkeypatch):
     served.put(REL, DATA)
-    monkeypatch.setenv(fetch.OFFLINE_ENV, "1")
+    monkeypatch.setenv(settings.OFFLINE_ENV, "1")
     with pytest.raises(NotAvailableError, match="GRAPHREG_ZOO_OFFLINE=1"):
-        fetch.fetch_files([_spec(served.url)])
+        filecache.fetch_files([_spec(served.url)])
     assert served.requests == []
 
 
 def test_mirror_url_export_import(zoo_home, served, monkeypatch, tmp_path):
     served.put(REL, DATA)
-    monkeypatch.setenv(fetch.MIRROR_ENV, served.url)
+    monkeypatch.setenv(settings.MIRROR_ENV, served.url)
     fetch_file(_spec("https://example.invalid"))  # the mirror replaces the canonical URL
-    assert fetch.export_cache(tmp_path / "mirror") == 1
+    assert filecache.export_cache(tmp_path / "mirror") == 1
     # a fresh, offline machine: the exported folder works as a mirror and as an import source
-    monkeypatch.setenv(fetch.HOME_ENV, str(tmp_path / "home2"))
-    monkeypatch.setenv(fetch.OFFLINE_ENV, "1")
-    monkeypatch.setenv(fetch.MIRROR_ENV, str(tmp_path / "mirror"))
+    monkeypatch.setenv(settings.HOME_ENV, str(tmp_path / "home2"))
+    monkeypatch.setenv(settings.OFFLINE_ENV, "1")
+    monkeypatch.setenv(settings.MIRROR_ENV, str(tmp_path / "mirror"))
     assert fetch_file(_spec("https://example.invalid")).read_bytes() == DATA
-    monkeypatch.setenv(fetch.HOME_ENV, str(tmp_path / "home3"))
-    assert fetch.import_cache(tmp_path / "mirror", {REL: _spec("x")}) == 1
-    assert fetch.verify_cache({REL: _spec("x")}) == {REL: "ok"}
+    monkeypatch.setenv(settings.HOME_ENV, str(tmp_path / "home3"))
+    assert filecache.import_cache(tmp_path / "mirror", {REL: _spec("x")}) == 1
+    assert filecache.verify_cache({REL: _spec("x")}) == {REL: "ok"}
     assert len(served.requests) == 1
 
 
 def test_two_processes_one_download(zoo_home, served):
     served.put(REL, DATA)
     served.delay_s = 1.0
-    code = (f"from graphreg_zoo.zoo.fetch import FileSpec, fetch_file; "
+    code = (f"from graphreg_zoo.filecache import FileSpec, fetch_file; "
             f"fetch_file(FileSpec({REL!r}, {served.url + '/' + REL!r}, {hashlib.sha256(DATA).hexdigest()!r}))")
     env = {**os.environ, "GRAPHREG_ZOO_HOME": str(zoo_home)}
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE) for _ in range(2)]
@@ -109,13 +109,35 @@ def test_two_processes_one_download(zoo_home, served):
 def test_hf_pinned_snapshot_offline(hf_cache, refs):
     commit = "0123456789abcdef0123456789abcdef01234567"
     hf_cache("org/repo", commit, {"config.json": b"{}"}, refs=refs)
-    snapshot = fetch.fetch_hf(f"hf://org/repo@{commit}")
+    snapshot = filecache.fetch_hf(f"hf://org/repo@{commit}")
     assert (snapshot / "config.json").read_bytes() == b"{}"
     with pytest.raises(NotAvailableError):
-        fetch.fetch_hf("hf://org/repo@" + "f" * 40)
+        filecache.fetch_hf("hf://org/repo@" + "f" * 40)
 
 
 @pytest.mark.parametrize("handle", ["hf://org/repo", "hf://org/repo@main", "hf://org/repo@v1.0", "hf://nope"])
 def test_hf_unpinned_revision_is_refused(handle):
     with pytest.raises(InvalidInputError, match="40-hex"):
-        fetch.fetch_hf(handle)
+        filecache.fetch_hf(handle)
+
+
+def test_a_url_in_a_cell_spec_goes_through_the_same_verified_cache(served, zoo_home, tmp_path, monkeypatch):
+    """prepare's URL inputs use the zoo's fetcher: cached once, sha256 recorded, a changed file refused."""
+    from graphreg_zoo.errors import IntegrityError
+    from graphreg_zoo.prep.cell import _local
+
+    served.put("inputs/dnase.bw", DATA)
+    url = f"{served.url}/inputs/dnase.bw"
+    first = _local(url, tmp_path, "tracks.dnase")
+    assert first.read_bytes() == DATA and first.is_relative_to(zoo_home)
+    assert _local(url, tmp_path, "tracks.dnase") == first  # from the cache
+    recorded = [e for e in filecache.read_registry().values() if e["source"] == url]
+    assert recorded and recorded[0]["sha256"] == hashlib.sha256(DATA).hexdigest()
+    first.unlink()
+    served.put("inputs/dnase.bw", DATA[::-1])  # the server now serves another file under the same URL
+    with pytest.raises(IntegrityError, match="expected"):
+        _local(url, tmp_path, "tracks.dnase")
+    assert not first.exists()
+    monkeypatch.setenv(settings.OFFLINE_ENV, "1")
+    with pytest.raises(NotAvailableError, match="tracks.dnase.*GRAPHREG_ZOO_OFFLINE=1"):
+        _local(url, tmp_path, "tracks.dnase")

@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+from graphreg_zoo import filecache, settings
 from graphreg_zoo.errors import InvalidInputError, NotAvailableError
-from graphreg_zoo.zoo import cards, fetch
+from graphreg_zoo.zoo import cards
 from graphreg_zoo.zoo.ensemble import FoldEnsemble
 from graphreg_zoo.zoo.load import load
 
@@ -35,7 +36,7 @@ def test_member_downloads_converts_caches_and_predicts(fixture_card, served, zoo
                                                        upstream_fixtures):
     served.put(fixture_card.path, fixture_card.checkpoint.read_bytes())
     served.delay_s = 1.0  # keep the first download in flight while the second process starts
-    monkeypatch.setenv(fetch.MIRROR_ENV, served.url)
+    monkeypatch.setenv(settings.MIRROR_ENV, served.url)
     io_path = upstream_fixtures / "epi_graphreg_io.npz"
     # two processes load the same member at once from an empty cache: one download, both predict
     args = [sys.executable, "-c", PREDICT, f"{fixture_card.name}@fold1", str(io_path)]
@@ -43,7 +44,7 @@ def test_member_downloads_converts_caches_and_predicts(fixture_card, served, zoo
     results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     assert [rc for rc, _ in results] == [0, 0], results
     assert len(served.requests) == 1
-    assert fetch.cached_path(fixture_card.path).is_file() and fetch.preset_path(fixture_card.path).is_dir()
+    assert filecache.cached_path(fixture_card.path).is_file() and filecache.preset_path(fixture_card.path).is_dir()
     # this (third) process finds the verified file and the converted preset in the cache: no request
     _predicts_reference(load(f"{fixture_card.name}@fold1"), np.load(io_path))
     assert len(served.requests) == 1
@@ -51,7 +52,7 @@ def test_member_downloads_converts_caches_and_predicts(fixture_card, served, zoo
 
 def test_family_names_every_missing_member(fixture_card, served, zoo_home, monkeypatch):
     served.put(fixture_card.path, fixture_card.checkpoint.read_bytes())
-    monkeypatch.setenv(fetch.MIRROR_ENV, served.url)
+    monkeypatch.setenv(settings.MIRROR_ENV, served.url)
     with pytest.raises(NotAvailableError) as err:
         load("test_epi_K562_hichip")  # the alias of the fixture family; only fold 1 is served
     missing = str(err.value)

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         """Call significant pairs (distance + coverage negative-binomial background, BH FDR) and write them
         as `chrI startI endI chrJ startJ endJ D counts pvalue qvalue mu sdev`, readable by
         `build_graphs(..., "hicdcplus")`."""
-        from ..prep.contacts import call_table, write_hicdcplus
+        from ..prep.contacts.calling import call_table, write_hicdcplus
 
         table = call_table(
             source, fmt.value, chroms, fdr=fdr, max_distance=max_distance, resolution=resolution

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         import json
         import time
 
-        from ..demo import run_demo, summary_dict
+        from ..simulation.demo import run_demo, summary_dict
 
         start = time.perf_counter()
         summary = run_demo(out, progress=not quiet)

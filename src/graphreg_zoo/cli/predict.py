@@ -1,10 +1,13 @@
 """CLI commands: predict (gene table, bigWig, evaluation report)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
+
+from .evaluate import INCLUDE_HELP
 
 
 def _cell_file(cell: str, out: Path) -> Path:
@@ -19,13 +22,29 @@ def _cell_file(cell: str, out: Path) -> Path:
 
         return prepare(path, out / "cell.h5")
     if path.suffix not in (".h5", ".hdf5", ".yaml", ".yml"):
-        from ..zoo.cells import reference_cell
+        from ..reference_cells import reference_cell
 
         return reference_cell(cell, out)
     raise InvalidInputError(
         f"--cell {cell!r}: expected a prepared CellData .h5 file or a cell spec .yaml "
         "(make one with `graphreg-zoo prepare`)."
     )
+
+
+@contextmanager
+def _output_dir(out: Path) -> Iterator[Path]:
+    """`out`, created if needed; a folder this command created is removed again if the command fails
+    before writing anything into it, so a refused run leaves nothing behind."""
+    created = [d for d in (out, *out.parents) if not d.exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        yield out
+    except BaseException:
+        for folder in created:  # innermost first; stops at the first one holding something
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
+        raise
 
 
 def register(app: typer.Typer) -> None:
@@ -48,24 +67,37 @@ def register(app: typer.Typer) -> None:
         allow_base_mismatch: bool = typer.Option(
             False, "--allow-base-mismatch", help="Run a --base whose fold or flavour does not match the model's."
         ),
+        strict: bool = typer.Option(
+            False, "--strict", help="Refuse (exit 4) a cell not prepared as the model's input contract says."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        include: str = typer.Option("", "--include", help=INCLUDE_HELP),
     ) -> None:
-        """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate (report + plots)."""
+        """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate its held-out rows (report + plots).
+
+        The gene table keeps every row, with the role of its chromosome for the model that predicted it.
+        """
         import warnings
 
-        from ..evaluation import evaluate
-        from ..prediction import gene_table, predict_nodes, write_bigwig, write_table
+        from ..evaluation.evaluator import evaluate
+        from ..evaluation.metrics import scored_roles
+        from ..prediction import contract_report, gene_table, predict_nodes, write_bigwig, write_table
         from ..prep.cell import CellData
         from ..zoo.load import load
 
-        out.mkdir(parents=True, exist_ok=True)
-        data = CellData(_cell_file(cell, out))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            results = predict_nodes(load(model), data, chrom, batch_size=batch_size, progress=not quiet,
-                                    base=load(base) if base else None, allow_base_mismatch=allow_base_mismatch)
+        scored_roles(include)  # a bad --include is refused before any work
+        with _output_dir(out):
+            data = CellData(_cell_file(cell, out))
+            loaded = load(model)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                results = predict_nodes(loaded, data, chrom, batch_size=batch_size, progress=not quiet,
+                                        base=load(base) if base else None, strict=strict,
+                                        allow_base_mismatch=allow_base_mismatch)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
+        for note in contract_report(loaded, data).unchecked:
+            typer.echo(f"not checked (unknown): {note}", err=True)
         import pandas as pd
 
         table = pd.concat([gene_table(data, r) for r in results], ignore_index=True)
@@ -73,9 +105,9 @@ def register(app: typer.Typer) -> None:
         if bigwig:
             written.append(write_bigwig(results, out / "predictions.bw", data.chrom_sizes))
         if table["cage"].notna().any():
-            report = evaluate(table, out_dir=out / "evaluation")
-            pooled = report.pooled()
-            typer.echo(pooled.to_string(index=False))
+            report = evaluate(table, include=include, out_dir=out / "evaluation")
+            typer.echo(report.scope())
+            typer.echo(report.pooled().to_string(index=False))
             written.append(out / "evaluation")
         typer.echo(f"{len(table)} TSS bins predicted on {len(results)} chromosome(s).")
         for path in written:

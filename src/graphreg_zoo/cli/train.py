@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-epoch log."),
     ) -> None:
         """Train a model from RECIPE; writes a preset with a filled zoo card (resumable)."""
-        from ..training import train
+        from ..training.engine import train
 
         overrides = {k: v for k, v in {"epochs": epochs, "upstream_compat": upstream_compat}.items() if v is not None}
         result = train(recipe, data, fold=fold, out_dir=out, progress=not quiet, base=base, **overrides)

@@ -66,7 +66,7 @@ def convert(
 @cache_app.command("ls")
 def cache_ls() -> None:
     """List the cached raw files with their recorded hashes."""
-    from ..zoo.fetch import cache_home, cached_files, cached_path, preset_path, read_registry
+    from ..filecache import cache_home, cached_files, cached_path, preset_path, read_registry
 
     recorded = read_registry()
     typer.echo(f"cache: {cache_home()}")
@@ -80,7 +80,7 @@ def cache_ls() -> None:
 def cache_verify() -> None:
     """Re-hash every cached file against its pinned or recorded sha256 (exit 5 on a mismatch)."""
     from ..errors import IntegrityError
-    from ..zoo.fetch import verify_cache
+    from ..filecache import verify_cache
     from ..zoo.load import card_specs
 
     report = verify_cache(card_specs())
@@ -95,7 +95,7 @@ def cache_verify() -> None:
 @cache_app.command("pin")
 def cache_pin(output: Path = typer.Argument(Path("registry.json"), help="Registry file to write.")) -> None:
     """Write the recorded hashes as a registry (commit it as zoo_cards/registry.json, rerun _generate.py)."""
-    from ..zoo.fetch import pin_registry
+    from ..filecache import pin_registry
 
     typer.echo(str(pin_registry(output)))
 
@@ -103,7 +103,7 @@ def cache_pin(output: Path = typer.Argument(Path("registry.json"), help="Registr
 @cache_app.command("export")
 def cache_export(directory: Path = typer.Argument(..., help="Folder to fill; usable as GRAPHREG_ZOO_MIRROR.")) -> None:
     """Copy the cached raw files into DIR, laid out as a mirror."""
-    from ..zoo.fetch import export_cache
+    from ..filecache import export_cache
 
     typer.echo(f"exported {export_cache(directory)} file(s) to {directory}")
 
@@ -111,7 +111,7 @@ def cache_export(directory: Path = typer.Argument(..., help="Folder to fill; usa
 @cache_app.command("import")
 def cache_import(directory: Path = typer.Argument(..., help="A mirror folder, e.g. from `cache export`.")) -> None:
     """Verify and copy the files of a mirror folder into the cache."""
-    from ..zoo.fetch import import_cache
+    from ..filecache import import_cache
     from ..zoo.load import card_specs
 
     typer.echo(f"imported {import_cache(directory, card_specs())} file(s) from {directory}")
@@ -120,7 +120,7 @@ def cache_import(directory: Path = typer.Argument(..., help="A mirror folder, e.
 @cache_app.command("clear")
 def cache_clear(registry: bool = typer.Option(False, help="Also forget the recorded sha256 of unpinned files.")) -> None:
     """Delete cached files and converted presets."""
-    from ..zoo.fetch import cache_home, clear_cache
+    from ..filecache import cache_home, clear_cache
 
     clear_cache(registry=registry)
     typer.echo(f"cleared {cache_home()}")

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..bottlenecks import model_inputs, pair_bases
+from ..training.bottlenecks import model_inputs, pair_bases
 from ..errors import InvalidInputError
 from ..prediction import forward_cage, input_names
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
@@ -64,7 +64,7 @@ def members(model, base=None, *, allow_base_mismatch: bool = False) -> list[Memb
     """The models to run: a FoldEnsemble's folds (sorted), a list's items, or the model itself.
 
     `base` (a Seq-CNN base, a list or a FoldEnsemble of them) feeds models whose input is a
-    bottleneck, paired by fold and flavour (`bottlenecks.pair_bases`; a mismatch is refused
+    bottleneck, paired by fold and flavour (`training.bottlenecks.pair_bases`; a mismatch is refused
     unless `allow_base_mismatch`).
     """
     out = [Member(m, b) for m, b in pair_bases(model, base, allow_mismatch=allow_base_mismatch)]

@@ -89,7 +89,7 @@ def knockout(
         against 0; 1 where they are all 0) and padj (Benjamini-Hochberg).
     """
     model, cell = resolve_inputs(model, cell)
-    from ..prediction import predict
+    from ..prediction import cell_chroms, predict
 
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -101,7 +101,7 @@ def knockout(
         _require(group, lambda m: m.primary == "sequence",
                  "TF knockout edits DNA; it needs an end-to-end sequence model (or mode='marks' for Epi models)")
         edit_for = lambda spans: _mask_edit(spans, mode, rng)  # noqa: E731
-    chroms = [_require_cell_chrom(cell, c) for c in chroms] if chroms else list(cell.chroms)
+    chroms = cell_chroms(cell, chroms)
     hits = tf_hits(cell, tf, motifs, chroms, pvalue)
     labels = _member_labels(model, group)
     tables = [predict(m.model, cell, chroms, progress=progress) for m in group]
@@ -215,6 +215,7 @@ def tf_hits(cell, tf: str, motifs, chroms: Sequence[str], pvalue: float = 1e-4) 
     chromosome names (`22` and `chr22` are one chromosome). No hit is an InvalidInputError naming the
     TF, the chromosomes searched and the closest motif names: a knockout of nothing reports every
     log2FC as 0, which reads as a result."""
+    from ..prediction import cell_chrom
     from . import motifs as motif_io
 
     source = "the hit table" if isinstance(motifs, pd.DataFrame) else str(motifs or "JASPAR")
@@ -229,7 +230,7 @@ def tf_hits(cell, tf: str, motifs, chroms: Sequence[str], pvalue: float = 1e-4) 
         source = f"{source} scanned at p < {pvalue:g}"
     else:
         hits = motif_io.read_hits(motifs)
-    names = {c: _cell_chrom(cell, c) or c for c in hits["chrom"].astype(str).unique()}
+    names = {c: cell_chrom(cell, c) or c for c in hits["chrom"].astype(str).unique()}
     hits = hits.assign(chrom=hits["chrom"].astype(str).map(names))
     named = hits["motif"].astype(str).str.lower() == tf.lower()
     if "matrix_id" in hits:
@@ -366,21 +367,6 @@ def read_vcf(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
     return pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt"]), skipped
 
 
-def _cell_chrom(cell, chrom: str) -> str | None:
-    """The cell's name for `chrom` (`22` -> `chr22`, through `assembly.normalize_chrom`), or None."""
-    from ..prep.assembly import normalize_chrom
-
-    by_canon = {normalize_chrom(c): c for c in cell.chroms}
-    return chrom if chrom in cell.chroms else by_canon.get(normalize_chrom(chrom))
-
-
-def _require_cell_chrom(cell, chrom: str) -> str:
-    name = _cell_chrom(cell, str(chrom))
-    if name is None:
-        raise InvalidInputError(f"chromosome {chrom!r} is not in {cell.path} (it has {', '.join(cell.chroms)})")
-    return name
-
-
 def _check_references(cell, variants: pd.DataFrame, path) -> None:
     for v in variants.itertuples():
         size = cell.chrom_sizes[v.chrom]
@@ -408,11 +394,13 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
         (tss - pos), wt, alt_prediction, delta, log2fc; optionally only rows whose genes
         include one of `genes`.
     """
+    from ..prediction import cell_chrom
+
     model, cell = resolve_inputs(model, cell)
     _require(members(model, base, allow_base_mismatch=allow_base_mismatch), lambda m: m.primary in ("sequence", "bottleneck"),
              "variant effects edit DNA; they need a sequence model")
     variants, skipped = read_vcf(vcf_path)
-    variants["chrom"] = [_cell_chrom(cell, c) for c in variants["chrom"]]
+    variants["chrom"] = [cell_chrom(cell, c) for c in variants["chrom"]]
     skipped += int(variants["chrom"].isna().sum())
     variants = variants.dropna(subset=["chrom"]).reset_index(drop=True)
     _check_references(cell, variants, vcf_path)

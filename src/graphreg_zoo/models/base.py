@@ -2,8 +2,11 @@
 config is exactly its constructor arguments (keras-hub style)."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 import keras
 
+from .family import Family
 from .spec import default_data_spec
 
 
@@ -16,16 +19,16 @@ class GraphRegModel(keras.Model):
     Lambda layer or pickled function ever enters a saved file.
     """
 
-    input_kind = "epigenome"
+    family: ClassVar[Family]  # what the model reads and predicts (models/family.py)
     _config_keys: tuple[str, ...] = ()
     # Predict with XLA on TensorFlow (Keras' "auto" turns it off without a GPU). It pays for the
-    # graph-attention models on 100 bp features (fused attention: 1.35-1.4x per window on CPU), not
-    # for the convolution-bound ones (docs/performance.md).
+    # graph-attention models on 100 bp features, where XLA fuses the attention, not for the
+    # convolution-bound ones (measured in docs/performance.md).
     xla_inference = False
 
     @classmethod
     def resolve_data_spec(cls, data_spec: dict | None) -> dict:
-        return default_data_spec(cls.input_kind, data_spec)
+        return default_data_spec(cls.family.input, data_spec)
 
     def _remember(self, arguments: dict) -> None:
         for key in self._config_keys:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 
 from .base import GraphRegModel
+from .family import EPI_CNN, EPI_GRAPHREG
 from .blocks import Builder
 from .layers import PACKAGE
 from .spec import WINDOW_BINS, WINDOW_NODES
@@ -72,7 +73,7 @@ class EpiGraphReg(GraphRegModel):
         (1, 1200)
     """
 
-    input_kind = "epigenome"
+    family = EPI_GRAPHREG
     _config_keys = ("n_gat_layers", "dropout", "return_attention", "data_spec", "seed", "precision")
     xla_inference = True
 
@@ -100,7 +101,7 @@ class EpiCNN(GraphRegModel):
     Input `epigenome` (B, 60000, 3); output `cage` (B, 1200).
     """
 
-    input_kind = "epigenome"
+    family = EPI_CNN
     _config_keys = ("dropout", "data_spec", "precision")
 
     def __init__(self, dropout=0.5, data_spec=None, precision="float32", **kwargs):

@@ -239,9 +239,8 @@ def same_conv_with_matmul_kernel_gradient(x, kernel):
 
     The values and the input gradient are the backend's own convolution and transposed
     convolution. On TensorFlow, oneDNN's filter gradient of long inputs with many channels runs
-    at a quarter of the machine's speed: for the Seq-CNN base's 256 -> 128 conv over 4 x 50 kb,
-    forward pass plus kernel gradient take 0.98 s that way and 0.21 s with the products
-    (`benchmarks/kernels.py`).
+    far below the machine's matrix-product speed, which the products reach (measured by
+    `benchmarks/kernels.py`; numbers in docs/performance.md).
     """
 
     @ops.custom_gradient
@@ -263,8 +262,8 @@ def _kernel_gradient_by_products(x, upstream, size: int):
 
     Each tap is one product of the batch flattened to rows. The rows shifted by the tap's offset
     are slices along the first axis, which TensorFlow takes without a copy where a row is a multiple
-    of 64 bytes (16 float32 channels; every model here). Padded, shifted copies per tap cost
-    Epi-GraphReg's train step about 50 MB and 30 % of this time. Flattening pairs the last rows of one
+    of 64 bytes (16 float32 channels; every model here); padded, shifted copies per tap would cost
+    memory and time in every train step. Flattening pairs the last rows of one
     sequence with the first rows of the next, where `same` padding has zeros: those few products
     are subtracted.
     """
@@ -299,8 +298,7 @@ class Conv1D(keras.layers.Conv1D):
             at least `MIN_CHANNELS` input channels over at least `MIN_LENGTH` positions, all known
             when the layer is built. Other arguments as keras.layers.Conv1D.
 
-    Same weights, names and values as keras.layers.Conv1D; timings in docs/performance.md
-    (e.g. Epi-GraphReg's 128 -> 128 conv over 30,000 bins, forward and kernel gradient: 45 -> 15 ms).
+    Same weights, names and values as keras.layers.Conv1D; timings in docs/performance.md.
     """
 
     MIN_CHANNELS = 64
@@ -347,7 +345,7 @@ class BatchNorm(keras.layers.BatchNormalization):
     (never updating them), while gamma and beta still train: what the original GraphReg
     did by calling its models without `training=True`. With one 6 Mb window per step the
     batch statistics are a single window's, so this is also our default for training
-    (see `graphreg_zoo.training`). The flag is a training-time switch, not part of the
+    (see `graphreg_zoo.training.engine`). The flag is a training-time switch, not part of the
     saved architecture.
 
     `relu_input` and `pool_size` compute ``MaxPool(BN(ReLU(x)))`` of a conv block in one
@@ -355,7 +353,7 @@ class BatchNorm(keras.layers.BatchNormalization):
     mode or frozen statistics) the pooling runs first: ReLU and the affine map are monotone
     per channel (decreasing where a < 0, where the maximum becomes a minimum), so ``pool(a * relu(x) + c) = a * relu(pool_a(x)) + c``
     exactly, and the elementwise work runs on the pooled tensor. At base-pair resolution that
-    cuts the sequence models' memory traffic (e2e train step 4.8 -> 4.2 s, 7.7 -> 5.7 GB).
+    cuts the sequence models' memory traffic (docs/performance.md).
     With batch statistics the layer normalises first, as usual.
 
     With `remat` the pooled path keeps only its input for the backward pass and recomputes

@@ -20,6 +20,7 @@ from __future__ import annotations
 import keras
 
 from .base import GraphRegModel
+from .family import SEQ_CNN, SEQ_CNN_BASE, SEQ_CNN_E2E, SEQ_GRAPHREG, SEQ_GRAPHREG_E2E
 from .blocks import Builder
 from .epi import dilated_cnn_head, graph_head, with_attention
 from .layers import PACKAGE, MergeChunks, SplitChunks
@@ -52,14 +53,14 @@ class SeqCNNBase(GraphRegModel):
             architecture is identical, the flag is kept so recipes and cards know).
         dropout: dropout rate (0.5).
         data_spec: overrides of the default sequence data spec.
-        precision: dtype policy of the hidden layers ("float32", "mixed_bfloat16": a train step
-            2x faster on a CPU with AMX-BF16, docs/performance.md).
+        precision: dtype policy of the hidden layers ("float32", or "mixed_bfloat16" where the hardware
+            computes bfloat16 natively: GPUs, CPUs with AMX-BF16; docs/performance.md).
 
     Input `sequence` (B, 100000, 4); outputs `h3k4me3`, `h3k27ac`, `dnase` (B, 1000)
     and `bottleneck` (B, 1000, 64).
     """
 
-    input_kind = "sequence"
+    family = SEQ_CNN_BASE
     _config_keys = ("dilated", "fft_prior", "dropout", "data_spec", "precision")
 
     def __init__(self, dilated=True, fft_prior=False, dropout=0.5, data_spec=None, precision="float32", **kwargs):
@@ -90,7 +91,7 @@ class SeqGraphReg(GraphRegModel):
     and `adjacency` (B, 1200, 1200); output `cage` (B, 1200).
     """
 
-    input_kind = "bottleneck"
+    family = SEQ_GRAPHREG
     _config_keys = ("n_gat_layers", "dropout", "return_attention", "data_spec", "seed")
     xla_inference = True
 
@@ -113,7 +114,7 @@ class SeqCNN(GraphRegModel):
     Input `bottleneck` (B, 60000, 64); output `cage` (B, 1200).
     """
 
-    input_kind = "bottleneck"
+    family = SEQ_CNN
     _config_keys = ("dropout", "data_spec")
 
     def __init__(self, dropout=0.5, data_spec=None, **kwargs):
@@ -166,7 +167,7 @@ class SeqGraphRegE2E(GraphRegModel):
     (B, 1200), `h3k4me3`, `h3k27ac`, `dnase` (B, 60000), `bottleneck` (B, 60000, 64).
     """
 
-    input_kind = "sequence"
+    family = SEQ_GRAPHREG_E2E
     _config_keys = ("n_gat_layers", "architecture", "fft_prior", "dropout", "return_attention", "data_spec", "seed",
                     "precision", "remat")
 
@@ -206,7 +207,7 @@ class SeqCNNE2E(GraphRegModel):
     `precision` and `remat` as in SeqGraphRegE2E.
     """
 
-    input_kind = "sequence"
+    family = SEQ_CNN_E2E
     _config_keys = ("fft_prior", "dropout", "data_spec", "precision", "remat")
 
     def __init__(self, fft_prior=False, dropout=0.5, data_spec=None, precision="float32", remat=False, **kwargs):

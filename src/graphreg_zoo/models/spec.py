@@ -1,8 +1,9 @@
 """Data specifications (`data_spec`) carried in every model's config.
 
 They say what data a model expects (track names and order, bin sizes, window
-geometry, normalisation, genome), so prediction can check a user's CellData
-against what the model was trained on.
+geometry, genome, and the input contract: bin statistics, transform, scaling,
+CAGE scale), so prediction can check a user's CellData against what the model
+was trained on.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def default_data_spec(kind: str, overrides: dict | None = None) -> dict:
         "window_nodes": WINDOW_NODES,
         "stride_nodes": STRIDE_NODES,
         "loss_nodes": [STRIDE_NODES, 2 * STRIDE_NODES],
-        "normalisation": "log2p1" if kind == "epigenome" else None,
+        "contract": None,  # how the inputs must be made (graphreg_zoo.contract); set by load, convert and train
         "genome": None,
         "organism": "human",
     }

@@ -132,6 +132,41 @@ def detect_build(chrom_sizes: Mapping[str, int]) -> str | None:
     return best
 
 
+#: raw contacts reach the last bins of a chromosome's sequence: raw contacts whose last bin lies
+#: this close to another build's end of the chromosome, when the spec's goes on far beyond, are
+#: that build's (tables of called loops can stop anywhere, so only raw counts are judged this way)
+_END_MARGIN = 25_000
+_MIN_END_GAP = 200_000
+
+
+def check_extent(last_bp: Mapping[str, int], sizes: Mapping[str, int], where: str, *, raw: bool) -> None:
+    """Refuse contacts of a file without chromosome lengths that belong to another build.
+
+    `last_bp` is, per chromosome, the start of the last bin holding a contact. Contacts past
+    the chromosome's end are refused naming the builds they fit; raw contacts ending at another
+    build's chromosome end, well before this one's, are refused naming both builds.
+    """
+    own = detect_build(sizes)
+    for chrom, last in last_bp.items():
+        length = sizes[chrom]
+        if last >= length:
+            fits = [b for b, table in KNOWN_SIZES.items() if table.get(chrom, 0) > last] if own else []
+            hint = f" (it fits {' or '.join(fits)})" if fits else ""
+            raise InvalidInputError(
+                f"{where}: {chrom} has contacts at {last:,} bp, past its end in {own or 'the spec'} ({length:,} bp)"
+                f"{hint}. The contacts and the chromosome sizes come from different genome builds; use contacts "
+                "of the spec's build, or change `genome:` in the spec."
+            )
+        for build, table in KNOWN_SIZES.items() if raw else ():
+            end = table.get(chrom)
+            if end is not None and length - end >= _MIN_END_GAP and end - _END_MARGIN <= last < end:
+                raise InvalidInputError(
+                    f"{where}: the raw contacts of {chrom} stop at {last:,} bp, at the end of {chrom} in {build} "
+                    f"({end:,} bp), while {chrom} of {own or 'the spec'} goes on to {length:,} bp: the contacts look like "
+                    f"{build}'s. Use {own or 'the spec'}'s contacts, or set `genome: {build}` in the spec."
+                )
+
+
 def read_chrom_sizes(path: str | Path) -> dict[str, int]:
     """Read a two-column `chrom<TAB>length` file (UCSC chrom.sizes / bedtools .genome)."""
     sizes: dict[str, int] = {}

@@ -8,19 +8,20 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._atomic import atomic_path, sha256_file
-from ..geometry import NODE_BIN, TRACK_BIN
-from ..errors import InvalidInputError, NotAvailableError
+from ..errors import ContractWarning, InvalidInputError, NotAvailableError
+from ..geometry import EPI_TRACKS, NODE_BIN, TRACK_BIN
 from . import assembly
-from .genes import TABLE_COLUMNS, read_tss, tss_table
+from .genes import TABLE_COLUMNS, check_build, read_tss, tss_table
 from .sequence import Fasta
-from .spec import TRACK_NAMES, CellSpec, GraphSpec, TrackSpec
-from .tracks import TrackFile, bin_track, normalise
+from .spec import CellSpec, GraphSpec, TrackSpec
+from .tracks import TrackFile, bin_track, file_bin_size, normalise
 
 __all__ = ["CellData", "CellSpec", "as_cell", "prepare", "FORMAT_VERSION"]
 
@@ -31,7 +32,8 @@ _URL_PREFIXES = ("http://", "https://", "ftp://")
 
 
 def prepare(
-    spec: CellSpec | dict | str | os.PathLike, out: str | os.PathLike = "cell.h5", progress: bool = True
+    spec: CellSpec | dict | str | os.PathLike, out: str | os.PathLike = "cell.h5", progress: bool = True,
+    for_model: Any = None,
 ) -> Path:
     """Bin tracks, build graphs and TSS tables, and write one CellData HDF5 file atomically.
 
@@ -40,14 +42,22 @@ def prepare(
             the path of its YAML file.
         out: the HDF5 file to write (replaced only when complete).
         progress: show a rich progress bar on stderr.
+        for_model: a loaded model, fold ensemble or zoo card name whose input contract the cell must follow:
+            its track statistic and normalisation and its CAGE statistic replace the spec's
+            (`graphreg_zoo.contract`); a different genome build is refused. A zoo name needs no download.
 
     Returns:
         The path written.
+
+    Example:
+        >>> prepare("my_cell.yaml", "my_cell.h5", for_model="epi_K562_hichip")   # doctest: +SKIP
     """
     if isinstance(spec, dict):
         spec = CellSpec.from_dict(spec)
     elif not isinstance(spec, CellSpec):
         spec = CellSpec.from_yaml(spec)
+    if for_model is not None:
+        spec, _ = spec_for_model(spec, for_model)
     from rich.console import Console
     from rich.progress import Progress
 
@@ -61,18 +71,40 @@ def prepare(
     return Path(out)
 
 
-def _local(path: str, base: Path, role: str) -> Path:
-    """The local file for a spec path: relative paths from `base`; URLs downloaded once and cached."""
-    if path.startswith(_URL_PREFIXES):
-        if os.environ.get("GRAPHREG_ZOO_OFFLINE") == "1":
-            raise NotAvailableError(f"{role}: {path} is a URL but GRAPHREG_ZOO_OFFLINE=1; download it and give a path")
-        import pooch
+def spec_for_model(spec: CellSpec, model: Any) -> tuple[CellSpec, list[str]]:
+    """`spec` made as the input contract of `model` says, and the changes.
 
-        home = Path(os.environ.get("GRAPHREG_ZOO_HOME", Path.home() / ".cache" / "graphreg_zoo"))
+    `model` is a loaded model or fold ensemble, or a zoo card name (its card holds the contract, so
+    nothing is downloaded; the card index is metadata, the one thing prep reads from the zoo).
+    """
+    from ..contract import apply_to_spec, of_model
+
+    if isinstance(model, str):
+        from ..zoo import cards
+
+        card, _ = cards.resolve(model)
+        return apply_to_spec(spec, card["input_contract"], model)
+    name = getattr(model, "name", None) or "the model"
+    return apply_to_spec(spec, of_model(model), name)
+
+
+def _local(path: str, base: Path, role: str) -> Path:
+    """The local file for a spec path: relative paths from `base`; URLs fetched once into the cache
+    (GRAPHREG_ZOO_HOME/files/inputs/), their sha256 recorded at the first download and enforced after."""
+    if path.startswith(_URL_PREFIXES):
+        import hashlib
+
+        from ..filecache import FileSpec, fetch_file
+        from ..settings import OFFLINE_ENV, is_offline
+
+        key = hashlib.sha256(path.encode()).hexdigest()[:16]
+        spec = FileSpec(f"inputs/{key}/{Path(path.split('?')[0]).name or 'file'}", path)
         try:
-            return Path(pooch.retrieve(path, known_hash=None, path=home / "inputs", progressbar=False))
-        except Exception as exc:  # noqa: BLE001 - any download failure is "not available"
-            raise NotAvailableError(f"{role}: could not download {path}: {exc}") from exc
+            return fetch_file(spec, mirror="")  # a zoo mirror does not hold a user's inputs
+        except NotAvailableError as exc:
+            how = (f"{OFFLINE_ENV}=1 is set; download it and give a path" if is_offline()
+                   else "download it and give a path")
+            raise NotAvailableError(f"{role}: {path} is a URL and could not be had ({exc}); {how}") from exc
     local = Path(path).expanduser()
     return local if local.is_absolute() else base / local
 
@@ -105,8 +137,12 @@ class _Job:
                 f"({', '.join(list(self.sizes)[:6])}, ...); fix `chromosomes:` in the spec"
             )
         self.files = {role: _files(p, role, self.chroms) for role, p in self.paths.items()}
-        self.tracks = {name: self._open_track(f"tracks.{name}") for name in TRACK_NAMES}
+        self.tracks = {name: self._open_track(f"tracks.{name}") for name in EPI_TRACKS}
         self.cage = self._open_track("cage") if spec.cage is not None else None
+        self.file_bins = {name: self._file_bin(f"tracks.{name}", spec.tracks[name], *self.tracks[name], TRACK_BIN)
+                          for name in EPI_TRACKS}
+        if self.cage is not None:
+            self.file_bins["cage"] = self._file_bin("cage", spec.cage, *self.cage, NODE_BIN)
         self.tss = self._read_genes()
         self.fasta = self._check_fasta() if "fasta" in self.paths else None
 
@@ -124,11 +160,24 @@ class _Job:
         assembly.check_lengths(lengths, mapping, self.sizes, self.spec.genome, where)
         return track, mapping
 
+    def _file_bin(self, role: str, spec: TrackSpec, track: TrackFile, mapping: dict[str, str], size: int) -> int:
+        """The file's bin width (1: per-base); warn when a per-bin file is read with `sum`."""
+        width = file_bin_size(track, {mapping[c]: self.sizes[c] for c in self.chroms})
+        if width > 1 and spec.stat == "sum":
+            warnings.warn(
+                f"{role} ({track.path}) holds one value per {width} bp bin (every interval starts and ends on a "
+                f"{width} bp grid, as deepTools bamCoverage writes) but is read with `stat: sum`: each {size} bp "
+                f"value is then {size}x the bin value that `stat: max` reads, the original's choice for such files "
+                f"(UPSTREAM §4.1). Set `stat: max` under `{role}:` unless the file holds per-base counts.",
+                ContractWarning, stacklevel=2)
+        return width
+
     def _read_genes(self) -> dict[str, Any]:
         g = self.spec.genes
         path = self.paths["genes"]
         table = read_tss(path, g.format, level=g.level, biotypes=g.biotypes, name_attribute=g.name_attribute)
         where = f"genes ({path})"
+        check_build(table, self.spec.genome, where)
         mapping = assembly.match_chroms(table["chrom"].unique(), self.chroms, where)
         assembly.require_chroms(mapping, self.chroms, where)
         out = {}
@@ -153,7 +202,7 @@ class _Job:
         if g.format == "npz":
             graphs = _edge_npz_graphs(self.paths["graph"], sizes, self.chroms, g.max_distance_bp)
         else:
-            from .contacts import build_graphs
+            from .contacts.calling import build_graphs
 
             graphs = build_graphs(str(self.paths["graph"]), g.format, sizes, self.chroms, fdr=g.fdr,
                                   max_distance=g.max_distance_bp, resolution=g.resolution, call=g.call,
@@ -183,19 +232,19 @@ class _Job:
         import h5py
 
         spec = self.spec
-        n_steps = 1 + len(self.chroms) * (len(TRACK_NAMES) + (self.cage is not None)) + 1
+        n_steps = 1 + len(self.chroms) * (len(EPI_TRACKS) + (self.cage is not None)) + 1
         task = bar.add_task(f"preparing {spec.name}", total=n_steps)
         bar.update(task, description="building graphs")
         graphs = self.graphs()
         bar.advance(task)
-        ref_max = {n: self.reference_max(spec.tracks[n], *self.tracks[n]) for n in TRACK_NAMES}
+        ref_max = {n: self.reference_max(spec.tracks[n], *self.tracks[n]) for n in EPI_TRACKS}
         with h5py.File(out, "w") as h5:
             for chrom in self.chroms:
                 group = h5.create_group(f"chroms/{chrom}")
                 length = self.sizes[chrom]
                 group.attrs.update(length=length, n_bins=-(-length // TRACK_BIN), n_nodes=_n_nodes(length))
                 columns = []
-                for name in TRACK_NAMES:
+                for name in EPI_TRACKS:
                     bar.update(task, description=f"{chrom} {name}")
                     ts, (track, mapping) = spec.tracks[name], self.tracks[name]
                     binned = bin_track(track, mapping[chrom], length, bin_size=TRACK_BIN, stat=ts.stat, nan=ts.nan)
@@ -206,7 +255,8 @@ class _Job:
                 if self.cage is not None:
                     bar.update(task, description=f"{chrom} cage")
                     track, mapping = self.cage
-                    cage = bin_track(track, mapping[chrom], length, bin_size=NODE_BIN, stat="sum", nan=spec.cage.nan)
+                    cage = bin_track(track, mapping[chrom], length, bin_size=NODE_BIN, stat=spec.cage.stat,
+                                     nan=spec.cage.nan)
                     group.create_dataset("cage", data=cage)
                     bar.advance(task)
                 _write_graph(group, graphs[chrom])
@@ -217,8 +267,9 @@ class _Job:
 
     def _attrs(self, h5, ref_max: dict[str, float | None]) -> dict[str, Any]:
         spec = self.spec
-        tracks = {n: {**_asdict(spec.tracks[n]), "path": str(self.paths[f"tracks.{n}"]), "reference_max": ref_max[n]}
-                  for n in TRACK_NAMES}
+        tracks = {n: {**_asdict(spec.tracks[n]), "path": str(self.paths[f"tracks.{n}"]), "reference_max": ref_max[n],
+                      "file_bin_bp": self.file_bins[n]}
+                  for n in EPI_TRACKS}
         provenance = {role: {"path": str(self.paths[role]),
                              "files": {str(f): {"sha256": sha256_file(f), "bytes": f.stat().st_size} for f in files}}
                       for role, files in self.files.items()}
@@ -233,10 +284,11 @@ class _Job:
             "chrom_sizes": json.dumps({c: self.sizes[c] for c in self.chroms}),
             "track_bin_size": TRACK_BIN,
             "node_bin_size": NODE_BIN,
-            "track_names": json.dumps(list(TRACK_NAMES)),
+            "track_names": json.dumps(list(EPI_TRACKS)),
             "tracks": json.dumps(tracks),
             "track_quantiles": json.dumps(_quantiles(h5, self.chroms)),
-            "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN}),
+            "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN,
+                                                                "file_bin_bp": self.file_bins["cage"]}),
             "graph": json.dumps(_asdict(spec.graph)),
             "genes": json.dumps(_asdict(spec.genes)),
             "fasta": str(fasta) if fasta else "",
@@ -260,7 +312,7 @@ def _n_nodes(length: int) -> int:
 
 def _edge_npz_graphs(path: Path, sizes: dict[str, int], chroms: list[str], max_distance: int) -> dict[str, Any]:
     """Graphs from an .npz whose arrays are named by chromosome, each (E, 2) 5 kb node pairs."""
-    from .contacts import edges_to_graph
+    from .contacts.calling import edges_to_graph
 
     where = f"graph ({path})"
     with np.load(path) as npz:
@@ -291,7 +343,7 @@ def _write_tss(group, table) -> None:
 def _quantiles(h5, chroms: list[str]) -> dict[str, dict[str, float]]:
     """Per-track distribution summary over all stored bins (for cross-cell comparisons)."""
     out = {}
-    for i, name in enumerate(TRACK_NAMES):
+    for i, name in enumerate(EPI_TRACKS):
         values = np.concatenate([h5[f"chroms/{c}/tracks"][:, i] for c in chroms])
         qs = np.quantile(values, QUANTILES) if values.size else np.zeros(len(QUANTILES))
         out[name] = {f"q{q:g}": float(v) for q, v in zip(QUANTILES, qs)}

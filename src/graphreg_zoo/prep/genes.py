@@ -2,23 +2,35 @@
 
 TSS positions are 0-based. GTF/GFF3 records (1-based, inclusive) give the 5' end strand-aware:
 `start - 1` on `+`, `end - 1` on `-`. BED records (0-based, half-open) give `start` on `+` and
-`end - 1` on `-`, except for files of equal-width windows centred on the TSS (e.g. ABC's
-`*.TSS500bp.bed`), whose TSS is the window centre `(start + end) // 2`.
+`end - 1` on `-` (gene bodies), except in files of TSS windows: most rows share one width W of at
+most 2 kb (1 bp TSS records, ABC's `*.TSS500bp.bed`). A window holds W // 2 bases upstream of its
+TSS, on the gene's strand: the TSS is `start + W // 2` on `+` and `end - 1 - W // 2` on `-` (ABC
+centres a minus-strand window on the gene body's exclusive end, so its TSS is the centre minus
+one). Each row is decided on its own: a narrower row is a window clipped at a chromosome end (it
+starts at 0, or ends the chromosome's last window) and keeps the TSS of its full window; any
+other width is refused with its line.
 """
 from __future__ import annotations
 
+import functools
+import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._tables import open_text
 from ..errors import InvalidInputError
+from .assembly import canonical_build, normalize_chrom
 
 TABLE_COLUMNS = ("node", "bin_start", "tss", "n_tss", "genes")
 _MAX_CENTRED_WIDTH = 2000
 _GFF_COLUMNS = ["chrom", "source", "feature", "start", "end", "score", "strand", "frame", "attributes"]
 _BIOTYPE_KEYS = ("gene_biotype", "gene_type", "biotype")
+#: a gene's TSS agrees with a build within this distance: annotations (RefSeq, GENCODE, gene or
+#: transcript level) place it differently, while the reference genes moved >= 100 kb between builds
+_BUILD_TOLERANCE = 20_000
 
 
 def detect_format(path: str | Path) -> str:
@@ -64,7 +76,7 @@ def read_tss(
 def _gff_records(path: Path, features: set[str]) -> tuple[pd.DataFrame, set[str]]:
     """Stream a GTF/GFF3, keeping only `features` records; also return every feature type seen."""
     kept, seen = [], set()
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if line.startswith("#") or not line.strip():
                 if line.startswith("##FASTA"):
@@ -140,20 +152,16 @@ def _gff3_parent_names(genes: pd.DataFrame, attrs: pd.Series) -> pd.Series:
 
 
 def _read_bed(path: Path, biotypes: list[str] | None) -> pd.DataFrame:
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         first = fh.readline()
     header = first.lstrip("#").split() if first.startswith("#") else None
     table = pd.read_csv(path, sep="\t", comment="#", header=None, dtype={0: str}, quoting=3)
     table = table[~table[0].isin(["track", "browser"])]
     if table.shape[1] < 4:
         raise InvalidInputError(f"{path}: a TSS BED needs at least 4 columns (chrom start end name)")
-    start, end = table[1].to_numpy(np.int64), table[2].to_numpy(np.int64)
+    start, end = _bed_ints(table[1], path), _bed_ints(table[2], path)
     strand = table[5].astype(str).to_numpy() if table.shape[1] >= 6 else np.full(len(table), "+")
-    widths = end - start
-    if widths.size and widths.min() == widths.max() and widths[0] <= _MAX_CENTRED_WIDTH:
-        tss = (start + end) // 2
-    else:
-        tss = np.where(strand == "-", end - 1, start)
+    tss = _bed_tss(table[0].to_numpy(), start, end, strand == "-", path)
     out = pd.DataFrame({"chrom": table[0].to_numpy(), "tss": tss, "gene": table[3].astype(str).to_numpy(),
                         "strand": strand})
     if biotypes:
@@ -164,10 +172,54 @@ def _read_bed(path: Path, biotypes: list[str] | None) -> pd.DataFrame:
     return out
 
 
-def _open_text(path: Path):
-    import gzip
+def _bed_ints(column: pd.Series, path: Path) -> np.ndarray:
+    """A start/end column as int64, or a refusal naming the first line that is not a coordinate."""
+    values = pd.to_numeric(column, errors="coerce")
+    bad = np.flatnonzero(values.isna().to_numpy() | (values % 1 != 0).to_numpy())
+    if bad.size:
+        raise InvalidInputError(
+            f"{path}, line {_bed_line(path, bad[0])}: {column.iloc[bad[0]]!r} is not a coordinate; a TSS BED "
+            "has `chrom start end name [score strand]` (a header line must start with #)"
+        )
+    return values.to_numpy(np.int64)
 
-    return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)
+
+def _bed_tss(chrom: np.ndarray, start: np.ndarray, end: np.ndarray, minus: np.ndarray, path: Path) -> np.ndarray:
+    """0-based TSS of each BED row, by the convention of the module docstring."""
+    width = _window_width(end - start)
+    if width is None:
+        return np.where(minus, end - 1, start)
+    chrom_last_end = pd.Series(end).groupby(chrom).transform("max").to_numpy()
+    left_clip = (end - start < width) & (start == 0)
+    right_clip = (end - start < width) & ~left_clip & (end == chrom_last_end)
+    full_start = np.where(left_clip, end - width, start)
+    tss = np.where(minus, full_start + width - 1 - width // 2, full_start + width // 2)
+    bad = np.flatnonzero((end - start != width) & ~left_clip & ~right_clip | (tss < start) | (tss >= end))
+    if bad.size:
+        i = bad[0]
+        raise InvalidInputError(
+            f"{path}, line {_bed_line(path, i)}: a {end[i] - start[i]:,} bp row in a file of {width:,} bp TSS "
+            "windows that is not a window clipped at a chromosome end, so its TSS is unknown. Give every row "
+            "the same window width, or use a BED of gene bodies (the TSS is then the 5' end)."
+        )
+    return tss
+
+
+def _window_width(widths: np.ndarray) -> int | None:
+    """The width of a file of TSS windows (shared by most rows, at most 2 kb), or None (gene bodies)."""
+    if not widths.size:
+        return None
+    values, counts = np.unique(widths, return_counts=True)
+    width = int(values[np.argmax(counts)])
+    return width if width <= _MAX_CENTRED_WIDTH and counts.max() * 2 > widths.size else None
+
+
+def _bed_line(path: Path, row: int) -> int:
+    """The file line number of data row `row` (comment, blank, track and browser lines skipped)."""
+    with open_text(path) as fh:
+        data = (n for n, line in enumerate(fh, 1)
+                if line.strip() and not line.startswith(("#", "track", "browser")))
+        return next(n for i, n in enumerate(data) if i == row)
 
 
 def tss_table(tss: np.ndarray, genes: np.ndarray, length: int, node_size: int = 5000, where: str = "") -> pd.DataFrame:
@@ -196,3 +248,44 @@ def tss_table(tss: np.ndarray, genes: np.ndarray, length: int, node_size: int = 
     out["bin_start"] = out["node"] * node_size
     return out[list(TABLE_COLUMNS)].astype({"node": np.int64, "bin_start": np.int64, "tss": np.int64,
                                            "n_tss": np.int64})
+
+
+@functools.lru_cache(maxsize=1)
+def reference_tss() -> pd.DataFrame:
+    """The packaged TSSs of well-known genes per build (`reference_tss.tsv`; its header says whence)."""
+    from importlib.resources import files
+
+    text = files(__package__).joinpath("reference_tss.tsv").read_text()
+    return pd.read_csv(io.StringIO(text), sep="\t", comment="#")
+
+
+def build_agreement(table: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Per packaged build: (reference genes the annotation holds on their chromosome, those whose
+    nearest TSS lies within `_BUILD_TOLERANCE` of that build's). Names match case-sensitively, so
+    human and mouse symbols (ACTB, Actb) never meet."""
+    ref = reference_tss()
+    mine = pd.DataFrame({"chrom": table["chrom"].astype(str).map(normalize_chrom), "gene": table["gene"],
+                         "tss": table["tss"]})
+    pairs = mine.merge(ref, on=["chrom", "gene"], suffixes=("", "_ref"))
+    pairs["near"] = (pairs["tss"] - pairs["tss_ref"]).abs() <= _BUILD_TOLERANCE
+    per_gene = pairs.groupby(["build", "gene"])["near"].any().groupby("build")
+    return {b: (int(per_gene.size().get(b, 0)), int(per_gene.sum().get(b, 0))) for b in ref["build"].unique()}
+
+
+def check_build(table: pd.DataFrame, genome: str, where: str) -> None:
+    """Refuse an annotation whose well-known genes sit where another build puts them.
+
+    Silent otherwise: a custom genome, or an annotation holding too few reference genes to tell.
+    """
+    build = canonical_build(genome)
+    votes = build_agreement(table)
+    if build not in votes:
+        return
+    other = max(votes, key=lambda b: votes[b][1])
+    (found, agree), own = votes[other], votes[build][1]
+    if other != build and agree >= 2 and agree > 2 * own:
+        raise InvalidInputError(
+            f"{where}: the annotation is from {other}, not {build}: {agree} of {found} well-known genes it holds "
+            f"have their TSS where {other} puts them, {own} where {build} does. Use a {build} annotation, or "
+            f"set `genome: {other}` (with {other} tracks and contacts) in the spec."
+        )

@@ -9,7 +9,7 @@ Example YAML (relative paths are resolved against the YAML file's folder):
       h3k4me3: {path: H3K4me3.bw, stat: sum, normalisation: log2}
       h3k27ac: H3K27ac.bw        # a bare path takes the defaults
       dnase: {path: https://example.org/DNase.bw, stat: max}
-    cage: {path: CAGE.bw}
+    cage: {path: CAGE_RPGC_5kb.bw, stat: max}   # a per-bin bigWig: the bin value, not 5000x it
     graph: {format: hicdcplus, path: hicdc/K562_HiChIP_FDR_01, fdr: 0.1, max_distance_bp: 2000000}
     genes: {path: gencode.gtf, level: gene, biotypes: [protein_coding]}
     fasta: hg19.fa
@@ -22,10 +22,32 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..geometry import EPI_TRACKS
 from .tracks import NAN_POLICIES, NORMALISATIONS, STATS
 
-TRACK_NAMES = ("h3k4me3", "h3k27ac", "dnase")
-GRAPH_FORMATS = ("hicdcplus", "bedpe", "juicer_dump", "cool", "hic", "npz")
+GRAPH_FORMATS = ("hicdcplus", "bedpe", "juicer_dump", "cool", "mcool", "hic", "npz")
+RAW_GRAPH_FORMATS = ("juicer_dump", "cool", "mcool", "hic")
+_GRAPH_SETTING_USE = {
+    "fdr": "filters HiCDCPlus q-values, or the built-in caller's (`call: true` on raw counts)",
+    "call": "runs the built-in caller on raw counts (juicer_dump, cool, mcool, hic)",
+    "min_count": "keeps raw-count pixels (without `call: true`) or bedpe loops with at least that many contacts",
+    "resolution": "bins contact files; an npz graph is already 5 kb nodes",
+}
+
+
+def graph_settings_used(fmt: str, call: bool) -> set[str]:
+    """The graph settings that act on format `fmt`: any other one given is refused, never ignored."""
+    raw = fmt in RAW_GRAPH_FORMATS
+    used = {"format", "path", "max_distance_bp"}
+    if fmt != "npz":
+        used.add("resolution")
+    if fmt == "hicdcplus" or (raw and call):
+        used.add("fdr")
+    if raw:
+        used.add("call")
+    if (raw and not call) or fmt == "bedpe":
+        used.add("min_count")
+    return used
 
 
 @dataclass
@@ -47,7 +69,7 @@ class TrackSpec:
 @dataclass
 class GraphSpec:
     """Where the 5 kb contact graph comes from: a `build_graphs` source (see
-    `graphreg_zoo.prep.contacts`; `call`/`min_count` turn raw counts into edges) or, with
+    `graphreg_zoo.prep.contacts.calling`; `call`/`min_count` turn raw counts into edges) or, with
     format `npz`, precomputed edges: one (E, 2) array of 5 kb node pairs per chromosome."""
 
     format: str
@@ -60,6 +82,14 @@ class GraphSpec:
 
     def __post_init__(self) -> None:
         _choice("graph format", self.format, GRAPH_FORMATS)
+        self.refuse_unused({f.name for f in dataclasses.fields(self) if getattr(self, f.name) != f.default})
+
+    def refuse_unused(self, given: set[str]) -> None:
+        """Refuse the `given` settings that would have no effect on this format."""
+        unused = sorted(given - graph_settings_used(self.format, self.call))
+        if unused:
+            why = "; ".join(f"`{k}` {_GRAPH_SETTING_USE[k]}" for k in unused)
+            raise InvalidInputError(f"{', '.join(unused)} has no effect on a {self.format} graph ({why}); remove it")
 
 
 @dataclass
@@ -82,7 +112,8 @@ class CellSpec:
         tracks: {"h3k4me3", "h3k27ac", "dnase"} -> TrackSpec (or a dict, or a bare path).
         graph: GraphSpec (or a dict).
         genes: GeneSpec (or a dict, or a bare path).
-        cage: optional TrackSpec for the CAGE target (always summed per 5 kb node, never transformed).
+        cage: optional TrackSpec for the CAGE target, never transformed; its `stat` (default sum) reads
+            each 5 kb node (`max` for a per-bin bigWig such as a 5 kb bamCoverage RPGC file).
         fasta: optional FASTA for sequence models.
         chromosomes: names to prepare; default the autosomes of `genome`.
         chrom_sizes: a chrom.sizes file overriding the built-in table.
@@ -105,19 +136,21 @@ class CellSpec:
     base_dir: Path = field(default_factory=Path.cwd, repr=False)
 
     def __post_init__(self) -> None:
-        if set(self.tracks) != set(TRACK_NAMES):
+        if set(self.tracks) != set(EPI_TRACKS):
             raise InvalidInputError(
-                f"spec `tracks:` must name exactly {', '.join(TRACK_NAMES)}; got {', '.join(self.tracks) or 'none'}"
+                f"spec `tracks:` must name exactly {', '.join(EPI_TRACKS)}; got {', '.join(self.tracks) or 'none'}"
             )
-        self.tracks = {k: _coerce(TrackSpec, self.tracks[k], f"tracks.{k}") for k in TRACK_NAMES}
+        self.tracks = {k: _coerce(TrackSpec, self.tracks[k], f"tracks.{k}") for k in EPI_TRACKS}
         self.graph = _coerce(GraphSpec, self.graph, "graph")
         self.genes = _coerce(GeneSpec, self.genes, "genes")
         self.cage = None if self.cage is None else _coerce(TrackSpec, self.cage, "cage", normalisation="raw")
-        if self.cage is not None and (self.cage.stat, self.cage.normalisation) != ("sum", "raw"):
+        if self.cage is not None and self.cage.normalisation != "raw":
             raise InvalidInputError(
-                "spec `cage:` is always summed per 5 kb node and never transformed (the Poisson target); "
-                "remove its `stat:`/`normalisation:`"
+                "spec `cage:` is never transformed (it is the Poisson target); remove its `normalisation:`. "
+                "Its `stat:` (default sum) says how each 5 kb node reads the file: `max` for a per-bin bigWig "
+                "(deepTools bamCoverage), `sum` for per-base coverage"
             )
+        self.chromosomes = _chromosome_names(self.chromosomes)
         self.base_dir = Path(self.base_dir)
 
     @classmethod
@@ -143,7 +176,9 @@ class CellSpec:
         if not path.is_file():
             raise InvalidInputError(f"spec file {path} does not exist")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.load(path.read_text(), Loader=_unique_key_loader())
+        except DuplicateKeyError as exc:
+            raise InvalidInputError(f"{path}, {exc}") from None
         except yaml.YAMLError as exc:
             raise InvalidInputError(f"{path}: not valid YAML: {exc}") from None
         try:
@@ -155,6 +190,8 @@ class CellSpec:
         """The spec as plain data (what `from_dict` accepts)."""
         data = dataclasses.asdict(self)
         data.pop("base_dir")
+        used = graph_settings_used(self.graph.format, self.graph.call)
+        data["graph"] = {k: v for k, v in data["graph"].items() if k in used}
         return data
 
     def inputs(self) -> dict[str, str]:
@@ -185,7 +222,10 @@ def _coerce(kind: type, value: Any, key: str, **defaults: Any) -> Any:
     if "path" not in value:
         raise InvalidInputError(f"spec `{key}:` needs a `path:`")
     try:
-        return kind(**{**defaults, **value})
+        made = kind(**{**defaults, **value})
+        if isinstance(made, GraphSpec):
+            made.refuse_unused(set(value))
+        return made
     except InvalidInputError as exc:
         raise InvalidInputError(f"spec `{key}:` {exc}") from None
 
@@ -193,3 +233,46 @@ def _coerce(kind: type, value: Any, key: str, **defaults: Any) -> Any:
 def _choice(what: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise InvalidInputError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
+
+
+def _chromosome_names(names: Any) -> list[str] | None:
+    """`chromosomes:` as names: YAML reads `[22]` as an integer (kept as `22`, which the chromosome
+    normaliser maps to chr22); a bare `chr22` without brackets is a string, not a list."""
+    if names is None:
+        return None
+    if isinstance(names, (str, int)):
+        raise InvalidInputError(
+            f"spec `chromosomes:` must be a list, e.g. `chromosomes: [{names}]`, not {names!r}"
+        )
+    if not isinstance(names, (list, tuple)) or not names:
+        raise InvalidInputError(f"spec `chromosomes:` must be a non-empty list of names, got {names!r}")
+    bad = [n for n in names if isinstance(n, bool) or not isinstance(n, (str, int))]
+    if bad:
+        raise InvalidInputError(f"spec `chromosomes:` holds {bad[0]!r}, which is not a chromosome name")
+    return [str(n) for n in names]
+
+
+class DuplicateKeyError(ValueError):
+    """A YAML mapping names one key twice (`line N: ...`)."""
+
+
+def _unique_key_loader():
+    """A safe YAML loader that refuses a key given twice in one mapping (plain YAML keeps the last)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, (str, int, float, bool)):
+                    continue  # the base loader refuses unhashable keys itself
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise DuplicateKeyError(
+                        f"line {line}: key `{key}` is given twice (first on line {seen[key]}); keep one"
+                    )
+                seen[key] = line
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader

@@ -91,6 +91,12 @@ def _read_bedgraph(path: Path) -> dict[str, Arrays]:
     except (ValueError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"{path}: not a 4-column bedGraph (chrom start end value): {exc}") from None
     table = table[~table["chrom"].isin(["track", "browser"])]
+    for column in ("start", "end", "value"):
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        bad = np.flatnonzero(numbers.isna().to_numpy() & table[column].notna().to_numpy())
+        if bad.size:
+            raise InvalidInputError(_not_a_bedgraph(path, column, table[column].iloc[bad[0]], int(bad[0])))
+        table[column] = numbers
     out: dict[str, Arrays] = {}
     for chrom, rows in table.groupby("chrom", sort=False):
         s, e = rows["start"].to_numpy(np.int64), rows["end"].to_numpy(np.int64)
@@ -98,6 +104,32 @@ def _read_bedgraph(path: Path) -> dict[str, Arrays]:
         check_intervals(s, e, v, f"{path}, {chrom}", nan="zero")  # order is checked once, NaN per use
         out[chrom] = (s, e, v)
     return out
+
+
+def _not_a_bedgraph(path: Path, column: str, value: object, row: int) -> str:
+    """Why a text file is not a bedGraph: which line, what it looks like, and what to do instead."""
+    with _open_text(path) as fh:
+        data = ((n, line) for n, line in enumerate(fh, 1)
+                if line.strip() and not line.startswith(("#", "track", "browser")))
+        lineno, line = next((item for i, item in enumerate(data) if i == row), (row + 1, ""))
+    fields = line.split()
+    if len(fields) >= 10:
+        kind = "a peak file (narrowPeak: name, score, strand, fold-enrichment, p, q, summit)"
+    elif len(fields) >= 6 and fields[5] in ("+", "-", "."):
+        kind = "a reads or intervals BED (chrom start end name score strand)"
+    else:
+        kind = f"a {len(fields)}-column table"
+    return (
+        f"{path}, line {lineno}: the {column} column holds {value!r}, not a number, so this is not a bedGraph "
+        f"(chrom start end value); it looks like {kind}. A track needs signal per base: turn reads into a "
+        "coverage bigWig first (docs/tutorial-from-bam.md), or give the bigWig of the assay."
+    )
+
+
+def _open_text(path: Path):
+    import gzip
+
+    return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)
 
 
 def check_intervals(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, where: str, nan: str) -> None:
@@ -216,3 +248,30 @@ def normalise(x: np.ndarray, method: str, *, clip: float | None = None, ref_max:
             raise ValueError("upstream_minmax needs the reference chromosome's maximum")
         return upstream_minmax(logged, ref_max)
     raise InvalidInputError(f"unknown normalisation {method!r}; use one of {', '.join(NORMALISATIONS)}")
+
+
+def file_bin_size(track: TrackFile, chroms: dict[str, int], sample: int = 1000) -> int:
+    """The bin width of a per-bin file, or 1 for per-base coverage.
+
+    deepTools bamCoverage writes one value per bin (equal neighbours merged), so every interval
+    starts and ends on a grid of the bin width; per-base coverage (Basenji bam_cov.py) has intervals
+    of any length. `chroms` maps file chromosome names to lengths; intervals are read from the start
+    of each until `sample` are seen (an interval ending at the chromosome's end is left out: the last
+    bin is cut short). Fewer than 20 intervals cannot tell, and give 1.
+    """
+    starts, widths = [], []
+    seen = 0
+    for chrom, length in chroms.items():
+        for lo in range(0, length, 1_000_000):
+            s, e, _ = track.intervals(chrom, lo, min(length, lo + 1_000_000))
+            keep = (e < length) & (s >= lo)  # an interval crossing `lo` was read with the previous chunk
+            starts.append(s[keep])
+            widths.append(e[keep] - s[keep])
+            seen += int(keep.sum())
+            if seen >= sample:
+                break
+        if seen >= sample:
+            break
+    if seen < 20:
+        return 1
+    return int(np.gcd.reduce(np.concatenate([*starts, *widths]).astype(np.int64)))

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import difflib
 import functools
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError
+from ..settings import current
 
 if TYPE_CHECKING:
     import pandas
 
 BUILTIN_CARDS = Path(__file__).resolve().parent.parent / "zoo_cards"
-CARDS_ENV = "GRAPHREG_ZOO_CARDS"
 REQUIRED = ("name", "aliases", "kind", "cell", "genome", "model", "folds", "license", "citation")
 _MEMBER = re.compile(r"^(?P<name>[^@]+)@fold(?P<fold>\d+)$")
 LIST_COLUMNS = ("name", "kind", "cell", "genome", "assay", "fdr", "generalizable", "naming", "aliases")
@@ -49,8 +48,7 @@ def parse_card(path: Path, required: tuple[str, ...] = REQUIRED) -> dict[str, An
 
 def card_dirs() -> list[Path]:
     """Shipped cards first, then every directory named in GRAPHREG_ZOO_CARDS."""
-    extra = [Path(p) for p in os.environ.get(CARDS_ENV, "").split(os.pathsep) if p]
-    return [BUILTIN_CARDS, *extra]
+    return [BUILTIN_CARDS, *current().card_dirs]
 
 
 @functools.lru_cache(maxsize=8)

@@ -2,7 +2,10 @@
 
 Predictions on a chromosome come from the fold that held it out (test chromosome first,
 then validation), so a model never predicts on its own training chromosomes; on
-chromosomes no fold held out (human chr22, chrX, …) the folds are averaged.
+chromosomes no fold held out (human chr22, chrX, …) the folds are averaged. `role_for`
+says what a chromosome was to the model(s) that predict it: test, validation, training
+(an autosome every member trained on, e.g. human chr22) or unseen (no member trained on it,
+e.g. chrX: the folds train on autosomes only).
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .folds import chromosome_number, fold_chromosomes
+from .folds import AUTOSOMES, chromosome_number, fold_chromosomes
 
 
 @dataclass
@@ -44,6 +47,14 @@ class FoldEnsemble:
         held_out = [fold for role in ("test", "valid") for fold in sorted(self.folds)
                     if number in self.folds[fold][role]]
         return held_out[0] if held_out else None
+
+    def role_for(self, chrom: str | int) -> str:
+        """Role of `chrom` for the model(s) `fold_for` routes it to (see the module docstring)."""
+        fold = self.fold_for(chrom)
+        if fold is not None:
+            return "test" if chromosome_number(chrom) in self.folds[fold]["test"] else "validation"
+        number = chromosome_number(chrom)
+        return "training" if number is not None and number <= AUTOSOMES[self.organism] else "unseen"
 
     def model_for(self, chrom: str | int) -> Callable[..., Any] | None:
         """The model of the fold that held `chrom` out, or None where every fold trained on it."""

@@ -40,3 +40,37 @@ def chromosome_number(chrom: str | int) -> int | None:
     if text.lower().startswith("chr"):
         text = text[3:]
     return int(text) if text.isdigit() else None
+
+
+#: the role of a predicted row for the model that made it (docs/evaluation.md#roles)
+ROLES = ("test", "validation", "training", "unseen", "unknown")
+#: roles of rows no model trained or was selected on: what evaluation scores by default
+HELD_OUT = ("test", "unseen")
+#: split key (recipes, preset cards) -> role
+ROLE_OF_SPLIT = {"test": "test", "valid": "validation", "train": "training"}
+
+
+def recorded_split(card: dict) -> dict[str, set[str]] | None:
+    """The chromosomes a single model trained, was selected and was tested on, as canonical names
+    ('chr7'), from its card: a trained preset's `chromosomes`, or a zoo member's fold (`valid`, `test`
+    autosome numbers; every other autosome of its organism trained). None where the card records no split."""
+    from ..prep.assembly import normalize_chrom
+
+    if isinstance(card.get("chromosomes"), dict):
+        return {key: {normalize_chrom(str(c)) for c in card["chromosomes"].get(key) or []} for key in ROLE_OF_SPLIT}
+    if card.get("valid") and card.get("test") and card.get("organism") in AUTOSOMES:
+        held = {key: {f"chr{n}" for n in card[key]} for key in ("valid", "test")}
+        autosomes = {f"chr{n}" for n in range(1, AUTOSOMES[card["organism"]] + 1)}
+        return {**held, "train": autosomes - held["valid"] - held["test"]}
+    return None
+
+
+def split_role(split: dict[str, set[str]] | None, chrom: str) -> str:
+    """Role of `chrom` in a recorded split: test, validation, training, unseen (in none of them), or
+    unknown (no split recorded)."""
+    from ..prep.assembly import normalize_chrom
+
+    if split is None:
+        return "unknown"
+    name = normalize_chrom(str(chrom))
+    return next((ROLE_OF_SPLIT[key] for key in ("test", "valid", "train") if name in split.get(key, ())), "unseen")

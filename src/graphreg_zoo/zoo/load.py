@@ -19,7 +19,7 @@ from .._atomic import sha256_file
 from ..errors import InvalidInputError
 from . import cards
 from .ensemble import FoldEnsemble
-from .fetch import FileSpec, entry_lock, fetch_files, fetch_hf, preset_path
+from ..filecache import FileSpec, entry_lock, fetch_files, fetch_hf, preset_path
 from .folds import ORGANISM_OF_GENOME, fold_chromosomes
 
 _VALID = re.compile(r"valid_chr_(\d+),(\d+)")
@@ -52,26 +52,33 @@ def fetch(name: str) -> list[Path]:
 
 def _member_card(card: dict[str, Any], entry: dict[str, Any], raw: Path) -> dict[str, Any]:
     keep = ("kind", "cell", "organism", "genome", "assay", "fdr", "generalizable", "model", "input_spec",
-            "license", "citation", "recipe")
+            "input_contract", "license", "citation", "recipe")
     return {**{k: card.get(k) for k in keep}, "name": f"{card['name']}@fold{entry['fold']}", "family": card["name"],
             "fold": entry["fold"], "valid": entry["valid"], "test": entry["test"], "path": entry["path"],
             "source": entry["source"], "sha256": sha256_file(raw)}
 
 
 def _convert_member(card: dict[str, Any], entry: dict[str, Any], raw: Path, **kwargs: Any) -> Any:
-    """The Keras model of one fetched member, from the preset cache when possible."""
+    """The Keras model of one fetched member, from the preset cache when possible; its input contract is
+    the card's (also for presets cached before the card had one)."""
+    from ..contract import set_on_model
     from .presets import load_preset, save_preset
     from .upstream import convert_upstream
 
     if kwargs:  # non-default conversion options: never cached
-        return convert_upstream(raw, **kwargs)
-    preset = preset_path(entry["path"])
-    with entry_lock(entry["path"] + ".preset"):
-        if not preset.is_dir():
-            model = convert_upstream(raw)
-            save_preset(model, preset, _member_card(card, entry, raw))
-            return model
-    return load_preset(preset)
+        model = convert_upstream(raw, **kwargs)
+    else:
+        preset = preset_path(entry["path"])
+        with entry_lock(entry["path"] + ".preset"):
+            if not preset.is_dir():
+                model = convert_upstream(raw)
+                model.card = _member_card(card, entry, raw)
+                save_preset(model, preset, model.card)
+            else:
+                model = load_preset(preset)
+    if card.get("input_contract"):
+        set_on_model(model, card["input_contract"])
+    return model
 
 
 def _load_path(path: Path, **kwargs: Any) -> Any:

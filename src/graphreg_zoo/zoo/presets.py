@@ -106,6 +106,7 @@ def _load_member(directory: Path, return_attention: bool | None):
         config["config"]["return_attention"] = return_attention
     model = keras.saving.deserialize_keras_object(config)
     model.load_weights(weights_path)
+    model.card = read_card(directory)  # its recorded split gives each predicted row its role
     return model
 
 

@@ -230,8 +230,25 @@ def _bn_untouched(ckpt: UpstreamCheckpoint) -> bool:
     )
 
 
+def upstream_contract(path: Path, class_name: str) -> tuple[dict, str]:
+    """The input contract of an upstream file and where it came from: the card that lists the file
+    (matched by file name), else the published contract of its model kind with the genome unknown."""
+    from ..contract import published_contract
+    from . import cards
+
+    for card in cards.all_cards().values():
+        if any(Path(m["path"]).name == path.name for m in card["folds"]["members"]) and card.get("input_contract"):
+            return card["input_contract"], f"zoo card {card['name']}"
+    kind = "epi" if class_name.startswith("Epi") else "seq"
+    return published_contract(kind, None, generalizable="_generalizable" in path.name), "no zoo card lists this file"
+
+
 def convert_upstream_with_report(path: str | os.PathLike, *, return_attention: bool = False, **overrides):
-    """Convert an upstream checkpoint; returns (keras.Model, ConversionReport)."""
+    """Convert an upstream checkpoint; returns (keras.Model, ConversionReport).
+
+    The model's data_spec carries the input contract of the file's family (`upstream_contract`).
+    """
+    from ..contract import set_on_model
     from ..models import MODEL_CLASSES
 
     ckpt = read_checkpoint(path)
@@ -242,6 +259,8 @@ def convert_upstream_with_report(path: str | os.PathLike, *, return_attention: b
     model = MODEL_CLASSES[class_name](**kwargs)
     model.data_spec.update(recorded_identity(ckpt, class_name))
     n_weights = assign_weights(model, ckpt)
+    contract, origin = upstream_contract(Path(path), class_name)
+    set_on_model(model, contract)
     untouched = _bn_untouched(ckpt)
     notes = []
     if untouched:
@@ -249,6 +268,7 @@ def convert_upstream_with_report(path: str | os.PathLike, *, return_attention: b
             "BatchNorm moving statistics are the untouched 0/1: the original trained in inference mode "
             "(BN acts as a learned affine map). Fine-tune with upstream_compat=True to keep that behaviour."
         )
+    notes.append(f"input contract from {origin}")
     report = ConversionReport(
         source_name=Path(path).name,
         source_sha256=sha256_file(path),

@@ -22,15 +22,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .._atomic import atomic_path
-from ..errors import InvalidInputError, NotAvailableError
-from . import cards
-from .fetch import MIRROR_ENV, FileSpec, cache_home, cached_path, entry_lock, fetch_files, read_registry
+from ._atomic import atomic_path
+from .errors import InvalidInputError, NotAvailableError
+from .filecache import FileSpec, cached_path, entry_lock, fetch_files, read_registry
+from .geometry import EPI_TRACKS
+from .settings import cache_home, current
+from .zoo import cards
 
 CELL_DIR = "cells"
 REQUIRED = ("name", "genome", "inputs", "contacts")
 STATUSES = ("verified", "3P", "inferred", "GAP")
-TRACKS = ("h3k4me3", "h3k27ac", "dnase")
 READABLE = {
     "track": ("bigwig", "bedgraph"),
     "genes": ("gtf", "gff3", "bed"),
@@ -74,7 +75,7 @@ def cell_card(name: str) -> dict[str, Any]:
 
 
 def _role_kind(role: str) -> str:
-    return "track" if role in (*TRACKS, "cage") else role
+    return "track" if role in (*EPI_TRACKS, "cage") else role
 
 
 def _entries(card: dict[str, Any], assay: str, fasta: bool) -> dict[str, dict[str, Any]]:
@@ -82,7 +83,7 @@ def _entries(card: dict[str, Any], assay: str, fasta: bool) -> dict[str, dict[st
     contacts = card["contacts"]
     if assay not in contacts:
         raise InvalidInputError(f"reference cell {card['name']} has no {assay!r} contacts; it has {sorted(contacts)}")
-    roles = [*TRACKS, "genes", *(r for r in ("cage", "chrom_sizes") if r in card["inputs"])]
+    roles = [*EPI_TRACKS, "genes", *(r for r in ("cage", "chrom_sizes") if r in card["inputs"])]
     if fasta:
         roles.append("fasta")
     missing = [r for r in roles if r not in card["inputs"]]
@@ -93,7 +94,7 @@ def _entries(card: dict[str, Any], assay: str, fasta: bool) -> dict[str, dict[st
 
 def _unreadable(role: str, entry: dict[str, Any]) -> str | None:
     """Why `prepare` cannot read this input as the card gives it (None if it can)."""
-    from ..prep.spec import GRAPH_FORMATS
+    from .prep.spec import GRAPH_FORMATS
 
     fmt = str(entry.get("format", "")).lower()
     readable = GRAPH_FORMATS if role == "graph" else READABLE[_role_kind(role)]
@@ -116,7 +117,7 @@ def _specs(entry: dict[str, Any], chroms: list[str]) -> list[FileSpec]:
 def _check_fetchable(card: dict[str, Any], entries: dict[str, dict[str, Any]], chroms: list[str]) -> None:
     """Refuse up front (before any download) inputs prepare cannot read or nobody can serve."""
     problems = [p for role, entry in entries.items() if (p := _unreadable(role, entry))]
-    mirror = os.environ.get(MIRROR_ENV)
+    mirror = current().mirror
     for role, entry in entries.items():
         cached = all(cached_path(spec.path).is_file() for spec in _specs(entry, chroms))
         if not entry.get("url") and not mirror and not cached:
@@ -141,13 +142,13 @@ def cell_spec(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> dict[
     spec: dict[str, Any] = {
         "name": card["name"],
         "genome": card["genome"],
-        "tracks": {t: {"path": local[t], **_options(entries[t], TRACK_OPTIONS)} for t in TRACKS},
+        "tracks": {t: {"path": local[t], **_options(entries[t], TRACK_OPTIONS)} for t in EPI_TRACKS},
         "graph": {"format": graph["format"], "path": local["graph"], **graph.get("graph", {})},
         "genes": {"path": local["genes"], "format": entries["genes"]["format"].removesuffix(".gz"),
                   **_options(entries["genes"], GENE_OPTIONS)},
     }
     if "cage" in entries:
-        spec["cage"] = {"path": local["cage"], **_options(entries["cage"], ("nan",))}
+        spec["cage"] = {"path": local["cage"], **_options(entries["cage"], ("stat", "nan"))}
     for role in ("fasta", "chrom_sizes"):
         if role in entries:
             spec[role] = local[role]
@@ -157,7 +158,7 @@ def cell_spec(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> dict[
 
 
 def _chromosomes(card: dict[str, Any]) -> list[str]:
-    from ..prep import assembly
+    from .prep import assembly
 
     return list(card.get("chromosomes") or assembly.autosomes(card["genome"]))
 
@@ -191,7 +192,7 @@ def reference_cell(
     """
     import yaml
 
-    from ..prep.cell import prepare
+    from .prep.cell import prepare
 
     card = cell_card(name)
     assay = assay or card.get("default_assay") or next(iter(card["contacts"]))

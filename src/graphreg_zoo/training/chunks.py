@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..geometry import CHUNK_BP, N_CHUNKS, NODE_BIN
-from .windows import Window, padded_tracks, raw_coverage, select_windows, window_list_dataset
+from ..prep.windows import Window, padded_tracks, raw_coverage, select_windows, window_list_dataset
 
 CHUNK_NODES = CHUNK_BP // NODE_BIN
 BASE_CHUNKS = (20, 40)  # the chunks of a window the original trained the base on
@@ -54,7 +54,7 @@ def make_chunk_dataset(
         chunk_batch: chunks per batch (the original: 4); batches never span two windows.
         shuffle, seed: reshuffle the window order every epoch (the original walks them in order).
     """
-    from .cell import as_cell
+    from ..prep.cell import as_cell
 
     cell = as_cell(cell)
     first, stop = chunks

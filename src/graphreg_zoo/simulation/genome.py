@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 BIN = 5000
 MARGIN = 100_000  # no genes or enhancers this close to a chromosome end
@@ -54,7 +54,7 @@ PROXIMAL_MAX = 100_000  # links closer than this are "proximal"
 DECOY_TSS_GAP = 30_000  # decoy enhancers keep this far from every TSS
 MOTIF_IDS = {"GATA1": "MA0035.5", "KLF1": "MA0493.3", "CTCF": "MA0139.2"}
 TF_EFFECT = {"GATA1": 1.0, "KLF1": 0.6, "CTCF": 0.0}
-PACKAGE_MOTIFS = Path(__file__).resolve().parent / "_demo" / "sim_motifs.jaspar"
+PACKAGE_MOTIFS = Path(__file__).resolve().parents[1] / "_demo" / "sim_motifs.jaspar"
 PRESETS = {
     "default": {"n_chroms": 5, "chrom_length": 10_000_000},
     "demo": {"n_chroms": 4, "chrom_length": 6_000_000},
@@ -169,7 +169,7 @@ def rng_for(seed: int, *keys: int) -> np.random.Generator:
 
 def simulation_motifs(jaspar: str | Path | None = None) -> dict[str, Any]:
     """The simulator's PFMs by TF name, from `jaspar` or the package's copy of the three JASPAR 2024 matrices."""
-    from .interpret.motifs import read_motifs
+    from ..interpret.motifs import read_motifs
 
     by_id = {m.matrix_id: m for m in read_motifs(jaspar or PACKAGE_MOTIFS)}
     missing = [i for i in MOTIF_IDS.values() if i not in by_id]
@@ -432,8 +432,8 @@ def simulate(
             package's copy of those JASPAR 2024 matrices).
         **options: any other `SimConfig` field (loop_fraction, alpha, b0, b1, w, hic_depth, ...).
     """
-    from ._atomic import atomic_path
-    from ._simfiles import write_all
+    from .._atomic import atomic_path
+    from .files import write_all
 
     if preset not in PRESETS:
         raise InvalidInputError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")

@@ -18,9 +18,10 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import InvalidInputError
-from .geometry import EPI_TRACKS
-from .models.layers import PACKAGE
+from ..errors import InvalidInputError
+from ..geometry import EPI_TRACKS
+from ..models.family import family_of
+from ..models.layers import PACKAGE
 
 
 @dataclass
@@ -39,7 +40,7 @@ def poisson_loss_class():
     """The registered Keras loss: Poisson NLL (with lgamma) on the middle 400 nodes (`bins=None`: all)."""
     import keras
 
-    from .models.losses import LOSS_NODES, poisson_nll
+    from ..models.losses import LOSS_NODES, poisson_nll
 
     @keras.saving.register_keras_serializable(package=PACKAGE)
     class MiddlePoissonNLL(keras.losses.Loss):
@@ -65,14 +66,12 @@ def _nll_metric(bins="middle"):
 
 def is_multitask(model) -> bool:
     """True for the e2e models: CAGE plus the three epigenomic heads, trained together."""
-    outputs = getattr(model, "_outputs_struct", {})
-    return isinstance(outputs, dict) and "cage" in outputs and all(t in outputs for t in EPI_TRACKS)
+    return family_of(model).is_multitask
 
 
 def is_base(model) -> bool:
     """True for a Seq-CNN base: the three epigenomic heads and no CAGE."""
-    outputs = getattr(model, "_outputs_struct", {})
-    return isinstance(outputs, dict) and "cage" not in outputs and all(t in outputs for t in EPI_TRACKS)
+    return family_of(model).is_base
 
 
 def upstream_compat_wrapper(model):
@@ -148,7 +147,7 @@ def forward_with_fourier_prior(model, inputs: dict, training, *, output: str, cu
     import keras
     from keras import ops
 
-    from .models.losses import fourier_prior
+    from ..models.losses import fourier_prior
 
     sequence = inputs["sequence"]
 
@@ -180,7 +179,7 @@ def task_weight_callback():
     """Sets the e2e CAGE task weight max(0.01, sigmoid(epoch - 10)) at every epoch start (and logs it)."""
     import keras
 
-    from .models.losses import e2e_task_weight
+    from ..models.losses import e2e_task_weight
 
     class TaskWeight(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -194,14 +193,14 @@ def task_weight_callback():
 
 
 def _e2e_loss(view, y, y_pred):
-    from .models.losses import poisson_nll
+    from ..models.losses import poisson_nll
 
     epigenomic = sum(poisson_nll(y[t], y_pred[t], bins=None) for t in EPI_TRACKS)
     return view.cage_weight * poisson_nll(y["cage"], y_pred["cage"]) + (1.0 - view.cage_weight) * epigenomic
 
 
 def _base_loss(view, y, y_pred):
-    from .models.losses import poisson_nll
+    from ..models.losses import poisson_nll
 
     return sum(poisson_nll(y[t], y_pred[t], bins=None) for t in EPI_TRACKS) / len(EPI_TRACKS)
 
@@ -220,7 +219,7 @@ def _check_remat_with_prior(model) -> None:
 
 def objective(model, upstream_compat: bool) -> Objective:
     """The training objective of `model`'s family (see the module table)."""
-    from .models.losses import FFT_CUTOFF_BASE, FFT_CUTOFF_E2E
+    from ..models.losses import FFT_CUTOFF_BASE, FFT_CUTOFF_E2E
 
     fft = bool(getattr(model, "fft_prior", False))
     if fft and getattr(model, "remat", False):

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInputError, TrainingDivergedError
+from ..errors import InvalidInputError, TrainingDivergedError
 from .objectives import is_base, is_multitask, objective
 
 
@@ -111,7 +111,7 @@ def early_stopping_callback(max_early_stopping: int, monitor: str = "val_loss"):
 
 def set_frozen_batchnorm(model, frozen: bool) -> None:
     """Make every GraphReg BatchNorm layer train with frozen (moving) statistics, or not."""
-    from .models.layers import BatchNorm
+    from ..models.layers import BatchNorm
 
     for layer in model._flatten_layers():
         if isinstance(layer, BatchNorm):
@@ -136,8 +136,8 @@ def _progress_callback(total_epochs: int, enabled: bool):
 
 def _datasets(model, cell, train_chroms, valid_chroms, config: TrainConfig, train_windows=None, valid_windows=None,
               bottlenecks=None):
-    from .prediction import _window_kind, input_names
-    from .prep.windows import make_dataset
+    from ..prediction import _window_kind, input_names
+    from ..prep.windows import make_dataset
 
     if is_base(model):
         return tuple(_chunk_dataset(cell, chroms, wins, config, shuffle=role == "train")
@@ -200,7 +200,7 @@ def data_parallel_scope(enabled: bool = True):
 
 
 def _chunk_dataset(cell, chroms, windows, config: TrainConfig, shuffle: bool = False):
-    from .prep.chunks import make_chunk_dataset
+    from .chunks import make_chunk_dataset
 
     return make_chunk_dataset(cell, chroms, windows=windows, skip_without_tss=config.skip_without_tss,
                               chunks=tuple(config.base_chunks), chunk_batch=config.chunk_batch,
@@ -211,7 +211,7 @@ def _frozen_base(model, base, bottleneck_dir, cell):
     """The bottleneck source of a separately trained Seq model (None for other models); the head
     records the base (fold, flavour, weights) so prediction pairs it with that base only."""
     from .bottlenecks import BottleneckCache, base_record, needs_bottleneck
-    from .prediction import input_names
+    from ..prediction import input_names
 
     if not needs_bottleneck(input_names(model)):
         return None
@@ -221,7 +221,7 @@ def _frozen_base(model, base, bottleneck_dir, cell):
     if hasattr(base, "models") or not is_base(base):
         raise InvalidInputError(f"base= must be one Seq-CNN base model (one fold), not {getattr(base, 'name', base)!r}")
     base.trainable = False
-    model.data_spec["base"] = base_record(base, None)
+    model.data_spec["base"] = base_record(base)
     return BottleneckCache(base, cell, bottleneck_dir)
 
 
@@ -252,7 +252,7 @@ def fit(
     per window and kept in memory, or as files under `bottleneck_dir`.
     """
     keras = _keras()
-    from .prep.cell import as_cell
+    from ..prep.cell import as_cell
 
     config = config or TrainConfig()
     cell = as_cell(cell)
@@ -309,7 +309,7 @@ def train(recipe, data, *, fold: int | None = None, out_dir=None, progress: bool
     Recipes of separately trained Seq models need `base`: the trained Seq-CNN base (model,
     preset path or zoo name; of a fold ensemble the member of `fold` is used).
     """
-    from .prep.cell import as_cell
+    from ..prep.cell import as_cell
     from .recipes import build_model, load_recipe, split_chromosomes
 
     recipe = load_recipe(recipe)
@@ -341,7 +341,7 @@ def _resolve_base(base, fold: int | None, recipe: dict):
                                     f"(--base) the {wanted!r} model of the same fold (a preset trained with that "
                                     "recipe, or its zoo name)")
         return None
-    from .zoo.load import as_model
+    from ..zoo.load import as_model
 
     base = as_model(base)
     if hasattr(base, "models"):
@@ -355,8 +355,8 @@ def held_out_metrics(model, cell, split: dict[str, list[str]], base=None, config
                      ) -> dict[str, Any]:
     """Gene-level metrics (gene sets A-D, pooled) on the validation and test chromosomes; for a
     Seq-CNN base, per-track NLL and Pearson R on the chunks it trains on (`base_metrics`)."""
-    from .evaluation import evaluate
-    from .prediction import predict
+    from ..evaluation.evaluator import evaluate
+    from ..prediction import predict
 
     metrics = {}
     for role in ("valid", "test"):
@@ -368,7 +368,7 @@ def held_out_metrics(model, cell, split: dict[str, list[str]], base=None, config
         if cell.cage(split[role][0]) is None:
             continue
         table = predict(model, cell, split[role], progress=False, base=base)
-        pooled = evaluate(table).pooled()
+        pooled = evaluate(table, include="all").pooled()  # the model has no card yet: `role` holds its split
         metrics[role] = {
             "chroms": split[role],
             **{row["set"]: {k: _plain(row[k]) for k in ("n_genes", "pearson", "spearman", "nll")}
@@ -380,8 +380,8 @@ def held_out_metrics(model, cell, split: dict[str, list[str]], base=None, config
 def base_metrics(model, cell, chroms: list[str], config: TrainConfig | None = None) -> dict[str, dict[str, float]]:
     """A Seq-CNN base on the training chunks of `chroms`: per track the mean Poisson NLL (all bins)
     and the Pearson R of log2(x + 1) of predicted and observed 100 bp coverage."""
-    from .models.losses import poisson_nll
-    from .prediction import compile_for_inference
+    from ..models.losses import poisson_nll
+    from ..prediction import compile_for_inference
 
     data = _chunk_dataset(cell, chroms, None, config or TrainConfig())
     compile_for_inference(model)
@@ -408,12 +408,13 @@ def _plain(value):
 def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, config: TrainConfig, out_dir: Path,
                         base=None):
     """Save the preset with a zoo card filled from the run (and the frozen base it read, if any)."""
-    from . import __version__
-    from .prediction import _track_quantiles
-    from .zoo.presets import save_preset
+    from .. import __version__
+    from ..contract import recorded_contract, set_on_model
+    from ..prediction import _track_quantiles
+    from ..zoo.presets import save_preset
 
     result.model.data_spec["track_quantiles"] = _track_quantiles(cell.attrs)
-    result.model.data_spec["genome"] = cell.genome
+    set_on_model(result.model, recorded_contract(cell))  # how the training cell was made, genome included
     result.model.data_spec["fold"] = fold
     card = {
         "name": recipe.get("name", result.model.name),

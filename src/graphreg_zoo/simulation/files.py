@@ -1,4 +1,4 @@
-"""File writers of `graphreg_zoo.simulation`: DNA with planted motifs, bigWigs, contacts, GTF, YAML.
+"""File writers of `graphreg_zoo.simulation.genome`: DNA with planted motifs, bigWigs, contacts, GTF, YAML.
 
 Each chromosome is generated and written in turn (FASTA, four bigWigs, HiCDCPlus table), then the
 .cool, GTF, chrom.sizes, motif file and `cell.yaml`. Random streams are keyed by (seed, chromosome,
@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .geometry import TRACK_BIN
-from .simulation import BIN, ELEMENT, MOTIF_IDS, SimConfig, _file_layout, _loop_lookup, rng_for
+from ..geometry import TRACK_BIN
+from .genome import BIN, ELEMENT, MOTIF_IDS, SimConfig, _file_layout, _loop_lookup, rng_for
 
 SITE_COLUMNS = ["chrom", "start", "end", "strand", "tf", "matrix_id", "enhancer_id", "sequence"]
 _SLOT = 50  # motif sites sit in 50 bp slots of an enhancer element
@@ -130,7 +130,7 @@ def _contacts(cfg: SimConfig, chrom: str, length: int, lookup: dict, rng: np.ran
     """Every bin pair within `hic_max_distance`: Poisson counts around depth * C, HiCDC-style p/q-values."""
     from scipy.stats import poisson
 
-    from .prep.significance import benjamini_hochberg
+    from ..prep.contacts.significance import benjamini_hochberg
 
     n = -(-length // BIN)
     max_d = min(cfg.hic_max_distance // BIN, n - 1)
@@ -211,7 +211,7 @@ def write_all(
     """Write every file of a simulated genome under `out`; returns the planted motif sites."""
     import pyBigWig
 
-    from .interpret.motifs import write_jaspar
+    from ..interpret.motifs import write_jaspar
 
     files = _file_layout(out, cfg)
     for folder in ("tracks", "hicdcplus"):

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_path
-from .errors import InvalidInputError
+from .._atomic import atomic_path
+from ..errors import InvalidInputError
 
 BASE_CHUNK_BATCH = 4  # 100 kb chunks per Seq-CNN base call (bounds the 256-channel activations)
 
@@ -28,7 +28,7 @@ def needs_bottleneck(names: list[str]) -> bool:
 
 def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
     """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk."""
-    from .prediction import compile_for_inference, input_names
+    from ..prediction import compile_for_inference, input_names
 
     if base is None:
         raise InvalidInputError("this model reads a Seq-CNN base bottleneck: pass base= the Seq-CNN base of its fold")
@@ -66,10 +66,9 @@ BASE_FLAVOUR = ("dilated", "fft_prior")
 ALLOW_HINT = "allow_base_mismatch=True (--allow-base-mismatch)"
 
 
-def base_record(base, fold: int | None) -> dict[str, Any]:
+def base_record(base) -> dict[str, Any]:
     """What a head records (`data_spec["base"]`) of the frozen base it trains on: name, fold, flavour, weights."""
-    record = {"name": base.name, "fold": fold if fold is not None else _spec(base).get("fold"),
-              "weights_sha256_16": weights_fingerprint(base)}
+    record = {"name": base.name, "fold": _fold_of(base), "weights_sha256_16": weights_fingerprint(base)}
     record.update({key: getattr(base, key) for key in BASE_FLAVOUR if hasattr(base, key)})
     return record
 
@@ -78,18 +77,29 @@ def _spec(model) -> dict:
     return dict(getattr(model, "data_spec", None) or {})
 
 
+def _card(model) -> dict:
+    return dict(getattr(model, "card", None) or {})
+
+
+def _fold_of(model) -> int | None:
+    """A lone model's fold: recorded in its data_spec (training, conversion) or on its card (zoo, preset)."""
+    fold = _spec(model).get("fold")
+    return fold if fold is not None else _card(model).get("fold")
+
+
 def _by_fold(model) -> list[tuple[int | None, Any]]:
     """(fold, model) of each member: a FoldEnsemble's folds (sorted), a list's items, or the model itself;
-    a lone model's fold is the one its data_spec records (None if it records none)."""
+    a lone model's fold is the one it records (`_fold_of`; None if it records none)."""
     if hasattr(model, "models") and hasattr(model, "folds"):
         return sorted(model.models.items())
     items = list(model) if isinstance(model, (list, tuple)) else [model]
-    return [(_spec(m).get("fold"), m) for m in items]
+    return [(_fold_of(m), m) for m in items]
 
 
 def _requirement(model, head) -> dict[str, Any]:
-    """The base a head needs: its recorded `data_spec["base"]`, else the flavour its family card names."""
-    config = (getattr(model, "card", None) or {}).get("model", {}).get("config", {})
+    """The base a head needs: its recorded `data_spec["base"]`, else the flavour its (family) card names."""
+    config = {**(_card(model).get("model") or {}).get("config", {}),
+              **(_card(head).get("model") or {}).get("config", {})}
     return {**{k: config[k] for k in BASE_FLAVOUR if k in config}, **(_spec(head).get("base") or {})}
 
 
@@ -141,7 +151,7 @@ def pair_bases(model, base, *, allow_mismatch: bool = False) -> list[tuple[Any, 
     flavour (dilated, FFT prior) and recorded weights must agree. A mismatch raises InvalidInputError
     naming both, or with `allow_mismatch` warns and runs. Members that read no bottleneck get None.
     """
-    from .prediction import input_names
+    from ..prediction import input_names
 
     heads = _by_fold(model)
     if base is None or not any(needs_bottleneck(input_names(h)) for _, h in heads):
@@ -211,6 +221,6 @@ class BottleneckCache:
         return np.load(path)
 
     def _compute(self, window) -> np.ndarray:
-        from .prep.windows import window_sequence
+        from ..prep.windows import window_sequence
 
         return bottleneck(self.base, window_sequence(self.cell, window))

@@ -1,4 +1,4 @@
-"""Fetching zoo files: sources, sha256 verification, the cache, locks and offline mode.
+"""Fetching files into the cache: sources, sha256 verification, the cache, locks and offline mode.
 
 Cache layout under `GRAPHREG_ZOO_HOME` (default: the platform cache dir, `pooch.os_cache`):
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -25,12 +24,10 @@ from pathlib import Path
 from typing import Iterable, Mapping
 from urllib.parse import quote, urlparse
 
-from .._atomic import atomic_path, sha256_file
-from ..errors import IntegrityError, InvalidInputError, NotAvailableError
+from ._atomic import atomic_path, sha256_file
+from .errors import IntegrityError, InvalidInputError, NotAvailableError
+from .settings import cache_home, current, is_offline
 
-HOME_ENV = "GRAPHREG_ZOO_HOME"
-OFFLINE_ENV = "GRAPHREG_ZOO_OFFLINE"
-MIRROR_ENV = "GRAPHREG_ZOO_MIRROR"
 REGISTRY = "registry.json"
 HTTP_TIMEOUT_S = 60
 _HF = re.compile(r"^hf://(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<rev>[^@/]+))?$")
@@ -45,21 +42,6 @@ class FileSpec:
     path: str
     source: str
     sha256: str | None = None
-
-
-def cache_home() -> Path:
-    """GRAPHREG_ZOO_HOME, or the platform's cache directory for graphreg_zoo."""
-    env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("graphreg_zoo"))
-
-
-def is_offline() -> bool:
-    """True when GRAPHREG_ZOO_OFFLINE is set to 1/true/yes."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def cached_path(path: str) -> Path:
@@ -170,7 +152,7 @@ def fetch_file(spec: FileSpec, *, mirror: str | None = None) -> Path:
                                      "it is corrupted and GRAPHREG_ZOO_OFFLINE=1 forbids a fresh download")
             target.unlink()
             shutil.rmtree(preset_path(spec.path), ignore_errors=True)  # converted from the bad file
-        origin = _source(spec, mirror if mirror is not None else os.environ.get(MIRROR_ENV))
+        origin = _source(spec, mirror if mirror is not None else current().mirror)
         if is_offline() and urlparse(origin).scheme in ("http", "https"):
             raise NotAvailableError(f"offline and not cached: {spec.path}")
         with atomic_path(target) as tmp:
@@ -275,10 +257,11 @@ def fetch_hf(handle: str) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    local_only = is_offline() or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+    settings = current()
+    local_only = settings.hf_offline
     try:
         return Path(snapshot_download(match["repo"], revision=revision, local_files_only=local_only,
-                                      cache_dir=os.environ.get("HF_HUB_CACHE") or None))
+                                      cache_dir=settings.hf_cache))
     except LocalEntryNotFoundError as exc:
         raise NotAvailableError(f"{handle} is not in the Hugging Face cache and the hub cannot be used "
                                 f"({'offline' if local_only else exc})") from exc

@@ -12,9 +12,9 @@ import inspect
 import os
 from pathlib import Path
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
-RECIPE_DIR = Path(__file__).resolve().parent / "recipe_files"
+RECIPE_DIR = Path(__file__).resolve().parents[1] / "recipe_files"
 
 
 def recipe_path(name: str) -> Path:
@@ -46,7 +46,7 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
 
 def build_model(recipe: dict, cell=None):
     """A freshly initialised model of the recipe's class and config."""
-    from .models import MODEL_CLASSES
+    from ..models import MODEL_CLASSES
 
     spec = recipe["model"]
     cls = MODEL_CLASSES.get(spec.get("class"))
@@ -72,7 +72,7 @@ def split_chromosomes(recipe: dict, cell, fold: int | None) -> dict[str, list[st
         return {role: list(explicit.get(role, [])) for role in ("train", "valid", "test")}
     if fold is None:
         raise InvalidInputError("this recipe uses the original folds: pass --fold N (1..10)")
-    from .zoo.folds import chromosome_number, fold_chromosomes
+    from ..zoo.folds import chromosome_number, fold_chromosomes
 
     organism = recipe.get("data", {}).get("organism", "human")
     held = fold_chromosomes(fold, organism)

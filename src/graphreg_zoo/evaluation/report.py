@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import plots
-from ._tables import markdown_table, write_csv, write_text
-from .evaluation import CONTACT_BINS, GENE_SETS, POOLED, EvaluationReport, gene_set_mask
+from .. import plots
+from .._tables import markdown_table, write_csv, write_text
+from .metrics import CONTACT_BINS, GENE_SETS, POOLED, gene_set_mask
+
+if TYPE_CHECKING:
+    from .evaluator import EvaluationReport
 
 SCATTER = "scatter.png"
 CONTACTS = "contacts_box.png"
@@ -53,13 +57,14 @@ def markdown(report: EvaluationReport) -> str:
     )
     parts = [
         f"# Evaluation: {model}" + (f" vs {baseline}" if baseline else ""),
-        f"{len(report.genes)} TSS bins; folds: {', '.join(folds) if folds else 'none (one group)'}.",
+        f"{report.scope()}."
+        + (f" Per-fold metrics (each fold's test rows): {', '.join(folds)}." if folds else ""),
         "## Gene sets\n\n| set | name | CAGE | n_contact |\n|---|---|---|---|\n" + sets,
         "## Pooled metrics (fold `all`)\n\n" + markdown_table(report.pooled()),
     ]
     if folds:
         per_fold = report.metrics[report.metrics["fold"] != POOLED]
-        parts.append("## Per-fold metrics\n\n" + markdown_table(per_fold))
+        parts.append("## Per-fold metrics (each fold's test rows)\n\n" + markdown_table(per_fold))
     if report.comparisons is not None:
         delta = report.genes.groupby("contact_bin")["delta_nll"].mean()
         delta = delta.reindex([label for label, _ in CONTACT_BINS]).dropna()

@@ -2,38 +2,37 @@
 
 Each reader returns, per requested chromosome, a DataFrame with 0-based `bin1`, `bin2` on bins of
 `resolution` bp, plus `qvalue` (HiCDCPlus) or `count` (juicer dump). Malformed lines are reported
-with their line number. The input bin size is the gcd of the bin starts (1-based GRanges starts
-such as 5001 are recognised); a finer size that divides `resolution` is aggregated, a coarser one
-is refused.
+with their line number. The input bin size is the table's own end - start where it has an end
+column (HiCDCPlus), else the gcd of the bin starts (1-based GRanges starts such as 5001 are
+recognised); a finer size that divides `resolution` is aggregated, a coarser one is refused.
 """
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInputError
-from .assembly import match_chroms, require_chroms
+from ..._tables import open_text
+from ...errors import InvalidInputError
+from ..assembly import match_chroms, require_chroms
 
 HICDCPLUS_COLUMNS = (
     "chrI", "startI", "endI", "chrJ", "startJ", "endJ", "D", "counts", "pvalue", "qvalue", "mu", "sdev"
 )
 _LEGACY_HICDCPLUS = ("chr", "start_i", "start_j", "qval", "count")
 _MIN_STARTS_FOR_GCD = 20  # fewer distinct starts: the gcd says nothing, assume `resolution`
+BEDPE_COUNT_NAMES = ("cc", "count", "counts", "observed", "pets", "pet_count", "petcount")
 _DTYPES = {str: "str", int: "int64", float: "float64"}
 _KIND_NAMES = {str: "text", int: "an integer", float: "a number"}
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path)
 
 
 def _data_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of each non-blank, non-comment line."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if line.strip() and not line.startswith("#"):
                 yield lineno, line.split()
@@ -102,12 +101,24 @@ def _read(
     raise InvalidInputError(f"{path}, {where}; expected {expected}. Fix or remove that line.") from cause
 
 
-def _bins(start: np.ndarray, resolution: int, where: str) -> np.ndarray:
-    """Bin index at `resolution` of each start, after checking the file's own bin size."""
+def _bin_size_from_ends(start: np.ndarray, end: np.ndarray) -> int | None:
+    """A table's own bin size from its start/end columns: the most common end - start (the last bin
+    of a chromosome is shorter), plus one for 1-based inclusive GRanges bins (5001-10000)."""
+    if not len(start):
+        return None
+    widths, counts = np.unique(end - start, return_counts=True)
+    width = int(widths[np.argmax(counts)])
+    return width + 1 if width > 0 and np.all((start - 1) % (width + 1) == 0) else width
+
+
+def _bins(start: np.ndarray, resolution: int, where: str, size: int | None = None) -> np.ndarray:
+    """Bin index at `resolution` of each start, after checking the file's own bin size (`size`
+    when the table states it through its end column, else the gcd of enough distinct starts)."""
     distinct = np.unique(start)
-    if len(distinct) >= _MIN_STARTS_FOR_GCD:
+    if size is None and len(distinct) >= _MIN_STARTS_FOR_GCD:
         zero_based, one_based = int(np.gcd.reduce(distinct)), int(np.gcd.reduce(distinct - 1))
         size = max(zero_based, one_based)
+    if size is not None:
         if size > resolution:
             raise InvalidInputError(
                 f"{where}: bins are {size:,} bp, coarser than the {resolution:,} bp graph; GraphReg needs "
@@ -142,7 +153,9 @@ def read_hicdcplus(path: Path, chroms: list[str], resolution: int) -> dict[str, 
                 f"table has `{' '.join(HICDCPLUS_COLUMNS)}`. Write it with gi_list_write(...) so the q-values "
                 "are included."
             )
-        columns = {c: (fields.index(c), kind) for c, kind in zip(needed, (str, int, str, int, float))}
+        if "endI" in fields:
+            needed.append("endI")
+        columns = {c: (fields.index(c), kind) for c, kind in zip(needed, (str, int, str, int, float, int))}
         table = _read(path, columns, (len(fields), len(fields)), header=True, expected=" ".join(fields))
         table = table[table["chrI"] == table["chrJ"]]
         chrom_col, start_i, start_j, q_col = "chrI", "startI", "startJ", "qvalue"
@@ -158,24 +171,47 @@ def read_hicdcplus(path: Path, chroms: list[str], resolution: int) -> dict[str, 
     out = {}
     for chrom, part in _split_chroms(table, chrom_col, chroms, str(path)).items():
         where = f"{path} ({chrom})"
+        size = _bin_size_from_ends(part["startI"].to_numpy(), part["endI"].to_numpy()) if "endI" in part else None
         out[chrom] = pd.DataFrame(
             {
-                "bin1": _bins(part[start_i].to_numpy(), resolution, where),
-                "bin2": _bins(part[start_j].to_numpy(), resolution, where),
+                "bin1": _bins(part[start_i].to_numpy(), resolution, where, size),
+                "bin2": _bins(part[start_j].to_numpy(), resolution, where, size),
                 "qvalue": part[q_col].to_numpy(),
             }
         )
     return out
 
 
+def _bedpe_count_column(path: Path, fields: list[str], header: bool) -> int | None:
+    """Position of a bedpe's loop-count column: a header name such as `cc` (FitHiChIP) or `counts`,
+    or, headerless, a 7th column of whole numbers (hichipper/mango); None when there is none."""
+    if header:
+        named = [i for i, name in enumerate(fields) if name.lower() in BEDPE_COUNT_NAMES and i >= 6]
+        return named[0] if named else None
+    if len(fields) < 7:
+        return None
+    seventh = pd.read_csv(path, sep=r"\s+", header=None, usecols=[6], comment="#")[6]
+    values = pd.to_numeric(seventh, errors="coerce")
+    return 6 if values.notna().all() and (values % 1 == 0).all() and (values >= 0).all() else None
+
+
 def read_bedpe(path: Path, chroms: list[str], resolution: int) -> dict[str, pd.DataFrame]:
-    """Loops (chr1 s1 e1 chr2 s2 e2 ...): every bin under anchor 1 is joined to every bin under anchor 2."""
+    """Loops (chr1 s1 e1 chr2 s2 e2 ...): every bin under anchor 1 is joined to every bin under anchor 2.
+
+    A loop-count column, when the table has one, comes along as `loop_count` (`min_count` filters it).
+    """
     fields = _first_fields(path)
     header = not _is_number(fields[1])
-    keys = fields[:6] if header else range(6)
-    columns = {key: (i, kind) for i, (key, kind) in enumerate(zip(keys, (str, int, int, str, int, int)))}
+    count_col = _bedpe_count_column(path, fields, header)
+    keys = fields[:6] if header else list(range(6))
+    kinds = (str, int, int, str, int, int)
+    if count_col is not None:
+        keys, kinds = [*keys, fields[count_col] if header else count_col], (*kinds, float)
+    positions = [*range(6), *([count_col] if count_col is not None else [])]
+    columns = {key: (i, kind) for key, i, kind in zip(keys, positions, kinds)}
     table = _read(path, columns, (6, None), header=header, expected="chr1 s1 e1 chr2 s2 e2 [...]")
-    table.columns = ["chr1", "s1", "e1", "chr2", "s2", "e2"]
+    table = table[list(columns)]
+    table.columns = ["chr1", "s1", "e1", "chr2", "s2", "e2", *(["loop_count"] if count_col is not None else [])]
     bad = table.index[(table["e1"] <= table["s1"]) | (table["e2"] <= table["s2"])]
     if len(bad):
         raise InvalidInputError(f"{path}: data row {bad[0] + 1} has an anchor with end <= start; fix the loop table")
@@ -191,7 +227,10 @@ def _anchor_pairs(loops: pd.DataFrame, resolution: int) -> pd.DataFrame:
     per_loop = (last1 - first1 + 1) * n2
     loop = np.repeat(np.arange(len(loops)), per_loop)
     offset = np.arange(per_loop.sum()) - np.repeat(np.cumsum(per_loop) - per_loop, per_loop)
-    return pd.DataFrame({"bin1": first1[loop] + offset // n2[loop], "bin2": first2[loop] + offset % n2[loop]})
+    pairs = pd.DataFrame({"bin1": first1[loop] + offset // n2[loop], "bin2": first2[loop] + offset % n2[loop]})
+    if "loop_count" in loops:
+        pairs["loop_count"] = loops["loop_count"].to_numpy()[loop]
+    return pairs
 
 
 def read_juicer_dump(path: Path, chroms: list[str], resolution: int) -> dict[str, pd.DataFrame]:

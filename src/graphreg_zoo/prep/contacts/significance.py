@@ -16,8 +16,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .._tables import require_columns
-from ..errors import InvalidInputError
+from ..._tables import require_columns
+from ...errors import InvalidInputError
 
 _MIN_POOL_COUNTS = 200.0  # contacts a distance pool needs before E(d) and alpha(d) are trusted
 _ALPHA_RANGE = (1e-3, 10.0)  # NB dispersion searched (alpha -> 0 is Poisson)

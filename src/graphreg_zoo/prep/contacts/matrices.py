@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInputError
-from .assembly import match_chroms, require_chroms
+from ...errors import InvalidInputError
+from ..assembly import match_chroms, require_chroms
 from .significance import canonical_pixels
 
 _BLOCK_BP = 10_000_000  # rows read from a .cool at a time
@@ -42,11 +42,26 @@ def read_cool(
     source: str, chroms: list[str], resolution: int, max_distance: int
 ) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """Pixels per chromosome (within `max_distance`) and the file's chromosome lengths."""
+    path = str(source).partition("::")[0]
+    if not Path(path).is_file():
+        raise InvalidInputError(f"cooler file {path} does not exist")
+    try:
+        return _read_cool(source, chroms, resolution, max_distance)
+    except InvalidInputError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:  # h5py on a truncated or damaged file
+        raise InvalidInputError(
+            f"{path}: not a readable cooler file ({exc}); it is probably truncated or damaged. Download or "
+            "write it again (`cooler info` on it should work)"
+        ) from None
+
+
+def _read_cool(
+    source: str, chroms: list[str], resolution: int, max_distance: int
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     import cooler
 
     path, _, group = str(source).partition("::")
-    if not Path(path).is_file():
-        raise InvalidInputError(f"cooler file {path} does not exist")
     groups = cooler.fileops.list_coolers(path)
     if not group and "/" not in groups:
         stored = [int(g.rsplit("/", 1)[1]) for g in groups if g.startswith("/resolutions/")]

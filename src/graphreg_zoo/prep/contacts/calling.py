@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._atomic import atomic_path
-from ..errors import InvalidInputError
-from .assembly import check_lengths
-from .contact_matrices import MATRIX_READERS
-from .contact_tables import HICDCPLUS_COLUMNS, TEXT_READERS
+from ..._atomic import atomic_path
+from ...errors import InvalidInputError
+from ..assembly import check_extent, check_lengths
+from .matrices import MATRIX_READERS
+from .tables import BEDPE_COUNT_NAMES, HICDCPLUS_COLUMNS, TEXT_READERS
 from .significance import call_contacts
+from ..spec import GraphSpec
 
 __all__ = [
     "FORMATS", "build_graphs", "call_contacts", "call_table", "edges_to_graph", "read_contacts", "write_hicdcplus"
@@ -56,6 +57,12 @@ def read_contacts(
     """Pixels per chromosome on `resolution` bins, and chromosome lengths the file states (cool/hic)."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown contact format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if max_distance < resolution:
+        raise InvalidInputError(
+            f"the resolution ({resolution:,} bp) exceeds the maximum distance ({max_distance:,} bp): no two bins are "
+            "within reach, so there is nothing to keep. Use a resolution of at most the maximum distance (GraphReg's "
+            "graph is 5,000 bp)"
+        )
     if fmt in MATRIX_READERS:
         if isinstance(source, Mapping):
             raise InvalidInputError(f"a {fmt} file holds every chromosome; pass one path, not a mapping")
@@ -97,8 +104,15 @@ def _significant(
     """The pixels that become edges, and a phrase saying how they were chosen."""
     if "qvalue" in pixels:
         return pixels[pixels["qvalue"] <= fdr], f"q <= {fdr}"
-    if "count" not in pixels:
-        return pixels, "loops"
+    if "count" not in pixels:  # loops
+        if min_count is None:
+            return pixels, "loops"
+        if "loop_count" not in pixels:
+            raise InvalidInputError(
+                f"{fmt}: min_count needs a loop-count column, and this table has none (a header naming "
+                f"{'/'.join(BEDPE_COUNT_NAMES)}, or a 7th column of whole numbers); remove min_count to keep every loop"
+            )
+        return pixels[pixels["loop_count"] >= min_count], f"loop count >= {min_count}"
     if call:
         called = call_contacts(pixels, chrom_len, resolution=resolution, max_distance=max_distance)
         return called[called["qvalue"] <= fdr], f"q <= {fdr} (built-in caller)"
@@ -143,8 +157,13 @@ def build_graphs(
     missing = [c for c in chroms if c not in chrom_sizes]
     if missing:
         raise InvalidInputError(f"chrom_sizes lacks {', '.join(missing)}; give the length of every chromosome")
+    if fmt in FORMATS:  # refuse a setting this format would ignore
+        GraphSpec(format=fmt, path="", call=call, min_count=min_count)
     pixels, file_sizes = read_contacts(source, fmt, chroms, resolution=resolution, max_distance=max_distance)
     check_lengths(file_sizes, {c: c for c in file_sizes}, chrom_sizes, "the given chrom_sizes", f"{source}")
+    if not file_sizes:  # text tables state no chromosome lengths: judge the build by where contacts lie
+        last = {c: int(px[["bin1", "bin2"]].to_numpy().max()) * resolution for c, px in pixels.items() if len(px)}
+        check_extent(last, {c: chrom_sizes[c] for c in chroms}, f"{source}", raw=fmt in RAW_FORMATS)
     max_bins = max_distance // resolution
     graphs = {}
     for chrom in chroms:

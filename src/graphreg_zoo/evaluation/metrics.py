@@ -1,25 +1,16 @@
-"""Gene-level evaluation of predicted CAGE (UPSTREAM §5.2).
-
-A prediction gene table has one row per TSS bin: chrom, bin_start, n_contact, prediction,
-cage (true), and optionally fold, model, genes, tss, n_tss. Metrics are computed per fold
-and pooled ("all") on the gene sets A-D; with a baseline table (same rows, other model),
-both models are scored on the shared rows and compared across folds with one-sided
-Wilcoxon signed-rank tests.
-"""
+"""Gene sets, per-gene and per-fold metrics, row selection by role, and fold comparisons (UPSTREAM §5.2)."""
 from __future__ import annotations
 
 import math
-import os
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Optional
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from ._tables import require_columns
-from .errors import InvalidInputError
+from .._tables import require_columns
+from ..errors import InvalidInputError
+from ..zoo.folds import HELD_OUT, ROLE_OF_SPLIT, ROLES
 
 #: set name -> (label, minimum CAGE, minimum n_contact)
 GENE_SETS: dict[str, tuple[str, float, int]] = {
@@ -34,35 +25,12 @@ REQUIRED_COLUMNS = ("chrom", "bin_start", "n_contact", "prediction", "cage")
 POOLED = "all"
 #: metric -> the direction in which the model should beat the baseline
 COMPARED_METRICS = {"pearson": "greater", "spearman": "greater", "nll": "less"}
-
-
-@dataclass
-class EvaluationReport:
-    """Evaluation results; `files` maps report parts to the paths written (empty without out_dir).
-
-    Attributes:
-        metrics: one row per (model, fold, set): n_genes, pearson, spearman, nll; fold "all" is pooled.
-        genes: the evaluated rows with per-gene `nll`, `contact_bin` and, with a baseline,
-            `prediction_baseline`, `nll_baseline`, `delta_nll` (= baseline NLL - model NLL).
-        comparisons: one-sided Wilcoxon tests across folds (None without a baseline).
-        models: (model, baseline) names; baseline is None without one.
-    """
-
-    metrics: pd.DataFrame
-    genes: pd.DataFrame
-    comparisons: Optional[pd.DataFrame]
-    models: tuple[str, Optional[str]]
-    files: dict[str, Path] = field(default_factory=dict)
-
-    def pooled(self) -> pd.DataFrame:
-        """The pooled metrics (fold "all"), one row per model and set."""
-        return self.metrics[self.metrics["fold"] == POOLED].reset_index(drop=True)
-
-    def to_markdown(self) -> str:
-        """The report as Markdown (figures referenced by their file names)."""
-        from ._evaluate_report import markdown
-
-        return markdown(self)
+#: role -> why its rows are left out of held-out numbers
+LEFT_OUT_BECAUSE = {
+    "validation": "the model was selected on them (early stopping)",
+    "training": "the model trained on them",
+    "unknown": "the model records no training split",
+}
 
 
 def gene_set_mask(table: pd.DataFrame, name: str) -> np.ndarray:
@@ -115,9 +83,44 @@ def _checked(table: pd.DataFrame, what: str) -> pd.DataFrame:
     if out.duplicated(["chrom", "bin_start"]).any():
         raise InvalidInputError(f"{what}: repeated (chrom, bin_start) rows; keep one row per TSS bin")
     out["fold"] = out["fold"].astype(str) if "fold" in out else POOLED
+    if "role" in out:
+        out["role"] = out["role"].astype(str)
+        unknown = sorted(set(out["role"]) - set(ROLES))
+        if unknown:
+            raise InvalidInputError(f"{what}: column 'role' has {unknown}; roles are {list(ROLES)}")
     if out["fold"].nunique() > 1 and (out["fold"] == POOLED).any():
         raise InvalidInputError(f"{what}: fold {POOLED!r} is reserved for the pooled metrics; rename it")
     return out
+
+
+def scored_roles(include: str | Iterable[str] = ()) -> tuple[str, ...]:
+    """The held-out roles plus `include` ('valid' and 'train' as in recipes, or 'all'; a string is
+    split on commas, as the CLI's --include), in ROLES order."""
+    wanted = set(HELD_OUT)
+    for role in include.split(",") if isinstance(include, str) else include:
+        if not role.strip():
+            continue
+        role = ROLE_OF_SPLIT.get(role.strip(), role.strip())
+        if role == "all":
+            wanted |= set(ROLES)
+        elif role not in ROLES:
+            raise InvalidInputError(f"cannot include role {role!r}; roles are {list(ROLES)} (or 'all', 'valid', "
+                                    "'train')")
+        wanted.add(role)
+    return tuple(r for r in ROLES if r in wanted)
+
+
+def _select(genes: pd.DataFrame, roles: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows whose role (and baseline role, if any) is scored, and the left-out counts by role."""
+    left_out: dict[str, int] = {}
+    keep = np.ones(len(genes), dtype=bool)
+    for column, prefix in (("role", ""), ("role_baseline", "baseline ")):
+        if column not in genes:
+            continue
+        out = ~genes[column].isin(roles).to_numpy() & keep
+        left_out.update({f"{prefix}{r}": int(n) for r, n in genes.loc[out, column].value_counts().items()})
+        keep &= ~out
+    return genes[keep], left_out
 
 
 def _model_name(table: pd.DataFrame, default: str) -> str:
@@ -128,7 +131,10 @@ def _model_name(table: pd.DataFrame, default: str) -> str:
 
 def _join_baseline(genes: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     require_columns(baseline, ["chrom", "bin_start", "prediction"], "baseline table")
-    base = baseline[["chrom", "bin_start", "prediction"]].copy()
+    base = baseline[["chrom", "bin_start", "prediction", *(["role"] if "role" in baseline else [])]].copy()
+    if "role" in base:
+        base = base.rename(columns={"role": "role_baseline"})
+        base["role_baseline"] = base["role_baseline"].astype(str)
     base["chrom"] = base["chrom"].astype(str)
     if base.duplicated(["chrom", "bin_start"]).any():
         raise InvalidInputError("baseline table: repeated (chrom, bin_start) rows; keep one row per TSS bin")
@@ -154,10 +160,16 @@ def _fold_order(folds: pd.Series) -> list[str]:
     return sorted(names, key=int) if numeric else sorted(names)
 
 
+def _fold_groups(genes: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Each fold's test rows (every row of a fold where the table has no role column): never a
+    validation-routed or mean-of-folds group, so per-fold metrics and their tests are held out."""
+    tested = genes[genes["role"] == "test"] if "role" in genes else genes
+    return [(f, tested[tested["fold"] == f]) for f in _fold_order(tested["fold"]) if f != POOLED]
+
+
 def metrics_table(genes: pd.DataFrame, predictions: dict[str, str]) -> pd.DataFrame:
-    """Metrics per model (name -> prediction column), fold (plus pooled "all") and gene set."""
-    folds = _fold_order(genes["fold"])
-    groups = [(f, genes[genes["fold"] == f]) for f in folds if f != POOLED] + [(POOLED, genes)]
+    """Metrics per model (name -> prediction column), fold (its test rows; plus pooled "all") and gene set."""
+    groups = _fold_groups(genes) + [(POOLED, genes)]
     rows = []
     for model, column in predictions.items():
         for fold, part in groups:
@@ -190,49 +202,3 @@ def compare_folds(metrics: pd.DataFrame, model: str, baseline: str) -> pd.DataFr
                          "mean_baseline": b.mean() if b.size else math.nan,
                          "statistic": stat, "p_value": p})
     return pd.DataFrame(rows)
-
-
-def evaluate(
-    table: pd.DataFrame,
-    baseline: Optional[pd.DataFrame] = None,
-    *,
-    out_dir: str | os.PathLike | None = None,
-) -> EvaluationReport:
-    """Score a prediction gene table on gene sets A-D, per fold and pooled.
-
-    Args:
-        table: rows per TSS bin with chrom, bin_start, n_contact, prediction, cage
-            (optional: fold, model, genes, tss, n_tss).
-        baseline: another model's table on the same rows (joined on chrom + bin_start);
-            both are then scored on the shared rows and compared across folds.
-        out_dir: where to write report.md, metrics.csv, genes.csv, comparisons.csv and the PNGs.
-
-    Returns:
-        EvaluationReport.
-
-    Example:
-        >>> report = evaluate(pd.read_csv("pred.csv"), out_dir="eval")  # doctest: +SKIP
-        >>> report.pooled()  # doctest: +SKIP
-    """
-    genes = _checked(table, "prediction table")
-    model = _model_name(table, "model")
-    predictions = {model: "prediction"}
-    base_name = None
-    if baseline is not None:
-        base_name = _model_name(baseline, "baseline")
-        base_name = f"{base_name} (baseline)" if base_name == model else base_name
-        genes = _join_baseline(genes, baseline)
-        predictions[base_name] = "prediction_baseline"
-    genes["nll"] = poisson_nll(genes["cage"], genes["prediction"])
-    genes["contact_bin"] = _contact_bin(genes["n_contact"])
-    if base_name is not None:
-        genes["nll_baseline"] = poisson_nll(genes["cage"], genes["prediction_baseline"])
-        genes["delta_nll"] = genes["nll_baseline"] - genes["nll"]
-    metrics = metrics_table(genes, predictions)
-    comparisons = compare_folds(metrics, model, base_name) if base_name is not None else None
-    report = EvaluationReport(metrics, genes.reset_index(drop=True), comparisons, (model, base_name))
-    if out_dir is not None:
-        from ._evaluate_report import write_report
-
-        report.files = write_report(report, Path(out_dir))
-    return report

@@ -1,0 +1,1 @@
+"""Evaluation of a gene table: gene sets and metrics (`metrics`), the markdown and PNG report (`report`)."""
