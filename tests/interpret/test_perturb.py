@@ -83,7 +83,7 @@ def test_hit_tables_with_other_chromosome_names_or_no_hits(cell, seq_model, tmp_
         knockout(seq_model, cell, "GATA", motifs=hits, chroms=["1"])
     with pytest.raises(InvalidInputError, match=r"'KLF1' has 1 hits .* on chr1, but none on the chromosomes searched"):
         tf_hits(cell, "KLF1", hits, ["chr2"])
-    with pytest.raises(InvalidInputError, match="chromosome 'chr9' is not in"):
+    with pytest.raises(InvalidInputError, match=r"chromosomes \['chr9'\] are not in"):
         knockout(seq_model, cell, "GATA1", motifs=hits, chroms=["chr9"])
     hits.to_csv(tmp_path / "hits.bed", sep="\t", header=False, index=False)
     preset = tmp_path / "seq"
