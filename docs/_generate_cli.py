@@ -21,6 +21,7 @@ GROUPS = {
                   "cache import", "cache clear"],
     "Inputs": ["prepare", "call-contacts", "simulate"],
     "Prediction and training": ["predict", "evaluate", "train", "demo"],
+    "Reproduction (docs/reproduce.md)": ["reproduce", "reproduce-report", "reproduce-manifest", "reference-cell"],
     "Interpretation": ["attribute", "knockout", "ism", "variant-effects", "edge-knockout", "validate-enhancers"],
 }
 
@@ -33,6 +34,7 @@ EXIT_CODES = {
     "predict": [3, 4, 5], "evaluate": [4], "train": [3, 4, 5, 6], "demo": [4],
     "attribute": [3, 4, 5], "knockout": [3, 4, 5], "ism": [3, 4, 5], "variant-effects": [3, 4, 5],
     "edge-knockout": [3, 4, 5], "validate-enhancers": [3, 4, 5],
+    "reproduce": [3, 4, 5, 6], "reproduce-report": [4], "reproduce-manifest": [4], "reference-cell": [3, 4, 5],
 }
 
 EXIT_MEANING = {
@@ -64,6 +66,12 @@ EXAMPLES = {
     "evaluate": "graphreg-zoo evaluate predictions/predictions.csv --baseline predictions_cnn/predictions.csv -o report",
     "train": "graphreg-zoo train epi_K562_hichip_fdr01 --data K562_hg19.h5 --fold 1 -o my_model",
     "demo": "graphreg-zoo demo -o graphreg_zoo_demo",
+    "reproduce": "graphreg-zoo reproduce epi_K562_hichip_fdr01 epicnn_K562 --folds 1-10 --executor slurm -o repro",
+    "reproduce-report": "graphreg-zoo reproduce-report epi_K562_hichip_fdr01 --ours 1=predict/fold1.csv "
+                        "--ours 2=predict/fold2.csv --published 1=published/fold1.csv --published 2=published/fold2.csv "
+                        "-o report",
+    "reproduce-manifest": "graphreg-zoo reproduce-manifest train/epi_K562_hichip_fdr01/fold1 -o manifest.tsv",
+    "reference-cell": "graphreg-zoo reference-cell K562 --assay HiChIP -o K562_HiChIP.h5",
     "attribute": "graphreg-zoo attribute --model epi_K562_hichip --cell K562_hg19.h5 --gene MYC "
                  "--method grad_x_input -o MYC.tsv --bigwig",
     "knockout": "graphreg-zoo knockout --model seq_K562_hichip --cell K562_hg19.h5 --tf GATA1 "

@@ -76,6 +76,19 @@ def pr_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, title: str
     return fig
 
 
+def fold_lines(panels: Mapping[str, Mapping[str, "pandas.Series"]], *, title: str):
+    """One panel per metric (`label: {model: values indexed by fold}`), one line of points per model."""
+    fig, axes = _figure(len(panels), len(panels), size=4.0)
+    for ax, (label, series) in zip(axes, panels.items()):
+        for model, values in series.items():
+            ax.plot([str(f) for f in values.index], values.to_numpy(float), marker="o", label=model)
+        ax.set_xlabel("fold")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Write `fig` as PNG to `path` atomically; return the path."""
     with atomic_path(path) as tmp:

@@ -20,7 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow start-up c
 from .. import __version__
 from ..errors import GraphRegZooError
 
-_COMMAND_MODULES = ("zoo", "prep", "contacts", "predict", "train", "evaluate", "interpret", "simulate", "demo")
+_COMMAND_MODULES = ("zoo", "prep", "contacts", "predict", "train", "evaluate", "interpret", "simulate", "demo",
+                    "reproduce")
 
 app = typer.Typer(
     name="graphreg-zoo",

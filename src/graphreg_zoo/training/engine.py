@@ -428,6 +428,7 @@ def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, co
         "metrics": result.metrics,
         "data": {"cell": str(cell.path), "genome": cell.genome, "provenance": cell.attrs.get("provenance")},
         "graphreg_zoo_version": __version__,
+        "backend": _keras().backend.backend(),
     }
     if base is not None:
         from .bottlenecks import weights_fingerprint
