@@ -234,3 +234,11 @@ def test_cli_trains_a_base_then_a_seq_cnn_on_it_and_predicts(synth_cell, tmp_pat
     assert code == 0, err
     table = pd.read_csv(tmp_path / "pred" / "predictions.csv")
     assert len(table) > 0 and table["prediction"].notna().all()
+
+    from graphreg_zoo.models import SeqCNNBase
+    from graphreg_zoo.zoo.presets import save_preset
+
+    other = save_preset(SeqCNNBase(dilated=False), tmp_path / "other_base")  # another flavour, other weights
+    code, _, err = cli("predict", "-m", tmp_path / "head", "--base", other, "--cell", synth_cell.path,
+                       "-o", tmp_path / "pred2", "--chrom", "chr2", "-q")
+    assert code == 4 and "Seq-CNN_base_nodilation" in err and "dilated=True" in err and "weights" in err

@@ -125,27 +125,22 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[i : i + size]
 
 
-def _bases_for(members: list, base, chrom: str) -> list:
-    """The Seq-CNN base of each member (routed like the members), or Nones."""
-    if base is None:
-        return [None] * len(members)
-    bases, _ = _routed(base, chrom)
-    if len(bases) == 1:
-        return bases * len(members)
-    if len(bases) != len(members):
-        raise InvalidInputError(f"{len(members)} models but {len(bases)} Seq-CNN base models for {chrom}")
-    return bases
+def _bases_for(members: list, pairs: list[tuple[Any, Any]]) -> list:
+    """The Seq-CNN base paired with each routed member (`training.bottlenecks.pair_bases`), or Nones."""
+    paired = {id(head): base for head, base in pairs}
+    return [paired[id(m)] for m in members]
 
 
 def predict_chromosome(
     model, cell, chrom: str, *, batch_size: int = 8, transform: Transform | None = None, on_batch=None, base=None,
+    allow_base_mismatch: bool = False,
 ) -> ChromPrediction:
     """Predict every node of one chromosome (stitched middles of its windows)."""
-    from .training.bottlenecks import model_inputs
+    from .training.bottlenecks import model_inputs, pair_bases
     from .prep.windows import window_arrays
 
     members, fold = _routed(model, chrom)
-    bases = _bases_for(members, base, chrom)
+    bases = _bases_for(members, pair_bases(model, base, allow_mismatch=allow_base_mismatch))
     kind = _window_kind(members[0])
     names = input_names(members[0])
     n_nodes = cell.n_nodes(chrom)
@@ -199,7 +194,7 @@ def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
 
 def predict_nodes(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
-    progress: bool = True, base=None, strict: bool = False,
+    progress: bool = True, base=None, strict: bool = False, allow_base_mismatch: bool = False,
 ) -> list[ChromPrediction]:
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
@@ -224,7 +219,7 @@ def predict_nodes(
             results.append(
                 predict_chromosome(
                     model, cell, chrom, batch_size=batch_size, transform=transform,
-                    on_batch=lambda n: bar.advance(task, n), base=base,
+                    on_batch=lambda n: bar.advance(task, n), base=base, allow_base_mismatch=allow_base_mismatch,
                 )
             )
     return results
@@ -232,7 +227,7 @@ def predict_nodes(
 
 def predict(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
-    progress: bool = True, base=None, strict: bool = False,
+    progress: bool = True, base=None, strict: bool = False, allow_base_mismatch: bool = False,
 ) -> pd.DataFrame:
     """Predict CAGE at every TSS bin of a cell.
 
@@ -246,8 +241,11 @@ def predict(
         progress: show a progress bar.
         base: for a separately trained Seq-GraphReg / Seq-CNN (input `bottleneck`), the Seq-CNN base
             of the same fold (model, fold ensemble, zoo name or preset) that makes the bottleneck.
+            Heads and bases pair by fold and flavour (`training.bottlenecks.pair_bases`); a mismatch is
+            refused.
         strict: refuse (InvalidInputError) a cell not prepared as the model's input contract says,
             instead of warning (`ContractWarning`); see `check_compatibility`.
+        allow_base_mismatch: run a mismatched base anyway (with a warning).
 
     Returns a DataFrame with columns chrom, bin_start, tss, genes, n_tss, n_contact,
     prediction, cage (NaN without CAGE), model (its name), fold (the fold model used:
@@ -262,7 +260,7 @@ def predict(
 
     cell = as_cell(cell)
     results = predict_nodes(model, cell, chroms, batch_size=batch_size, transform=transform, progress=progress,
-                            base=base, strict=strict)
+                            base=base, strict=strict, allow_base_mismatch=allow_base_mismatch)
     return pd.concat([gene_table(cell, r) for r in results], ignore_index=True)
 
 

@@ -121,8 +121,10 @@ def test_separate_seq_graphreg_is_attributed_on_its_bottleneck(cell):
     arrays = window_arrays(cell, window, "seq")
     h = bottleneck(base, arrays["sequence"])[None]
     local = GENES["GENEB"] - window.start_node
+    # a Seq model's target is the TSS node alone, as the original's h * dy_TSS/dh (UPSTREAM §6.1)
+    assert df.attrs["neighbours"] == 0
     grads = input_gradients(model, {"bottleneck": h, "adjacency": arrays["adjacency"][None]}, "bottleneck",
-                            node_target([local - 1, local, local + 1]))["bottleneck"]
+                            node_target([local]))["bottleneck"]
     expected = (h * grads)[0].sum(axis=1)[(df["start"].to_numpy() - window.start_node * NODE_BIN) // 100]
     np.testing.assert_allclose(df["total"], expected, rtol=1e-4, atol=1e-8)
 
@@ -172,6 +174,12 @@ def test_enhancer_scores_and_cli(cell, tmp_path, cli):
     scores = enhancer_scores(toy_model("epi"), cell, pairs, method="grad_x_input")
     assert list(scores.columns) == ["chrom", "start", "end", "gene", "graphreg"]
     assert scores["graphreg"].iloc[:3].notna().all() and np.isnan(scores["graphreg"].iloc[3])
+    # the default is gradient x input, as the CLI and the original; not the plain gradient
+    pd.testing.assert_frame_equal(enhancer_scores(toy_model("epi"), cell, pairs), scores)
+    assert not np.allclose(enhancer_scores(toy_model("epi"), cell, pairs, method="saliency")["graphreg"].iloc[:3],
+                           scores["graphreg"].iloc[:3])
+    with pytest.raises(InvalidInputError, match="method"):  # an error is not an unscorable gene
+        enhancer_scores(toy_model("epi"), cell, pairs, method="gradient")
 
     preset = save_preset(EpiGraphReg(seed=2), tmp_path / "epi")
     code, out, err = cli("attribute", "--model", preset, "--cell", cell.path, "--gene", "GENEA",
@@ -188,3 +196,25 @@ def test_enhancer_scores_and_cli(cell, tmp_path, cli):
                          "--crispr", tmp_path / "crispr.csv", "-o", tmp_path / "report")
     assert code == 0, err
     assert (tmp_path / "report" / "graphreg_scores.tsv").is_file() and "graphreg" in out
+
+
+def test_a_multi_bin_gene_resolves_to_its_five_prime_bin(tmp_path):
+    """A minus-strand gene with TSSs in two bins is its highest bin (it was the lowest, whatever the strand)."""
+    from graphreg_zoo.interpret._windows import locate, _annotation
+    from graphreg_zoo.prep.cell import prepare
+
+    from ..prep.prep_factories import write_gtf
+
+    make_cell(tmp_path, np.random.default_rng(3))
+    genes = [(CHROM, n * 5000 + 2, n * 5000 + 3000, "+", g) for g, n in GENES.items()]
+    genes += [(CHROM, n * 5000 + 2, n * 5000 + 3000, "-", "MINUS") for n in (150, 300)]
+    genes += [(CHROM, n * 5000 + 2, n * 5000 + 3000, "+", "PLUS") for n in (160, 310)]
+    write_gtf(tmp_path / "genes.gtf", genes)
+    data = CellData(prepare(tmp_path / "spec.yaml", tmp_path / "two_bins.h5", progress=False))
+    assert locate(data, "MINUS").node == 300 and locate(data, "PLUS").node == 160
+    assert locate(data, "MINUS", tss=150 * 5000).node == 150
+    (tmp_path / "genes.gtf").unlink()
+    _annotation.cache_clear()
+    with pytest.raises(InvalidInputError, match="MINUS has TSSs in several 5 kb bins.*is gone.*tss"):
+        locate(data, "MINUS")
+    assert locate(data, "GENEA").node == GENES["GENEA"]  # one bin: no strand needed

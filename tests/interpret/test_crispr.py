@@ -153,8 +153,30 @@ def test_abc_join_on_chr22(benchmark, realdata):
     # the file keeps ABC >= 0.027 only: 5 of 101 pairs (4 of 7 positives) have an overlapping prediction
     assert (covered.sum(), (covered & joined["regulated"]).sum()) == (5, 4)
     assert (joined.loc[covered, "abc_score"] >= 0.027).all()
-    report = validate(joined, ["distance", "abc"])
-    assert report.pooled.set_index("score").loc["abc", "n_scored"] == 5
+    report = validate(joined, ["distance", "abc"])  # a pair the ABC file does not list is ABC 0, not unrated
+    assert report.pooled.set_index("score").loc["abc", "n_scored"] == 101 and report.unscorable.empty
+
+
+def test_a_score_equal_to_distance_gets_distance_ap_despite_unscorable_genes(benchmark, tmp_path):
+    """Genes a model cannot rate (NaN) were ranked last and per-gene means taken over different genes,
+    so a copy of distance scored below distance; every score is now measured on the same pairs."""
+    from graphreg_zoo.interpret._crispr_report import markdown
+
+    pairs = benchmark[benchmark["chrom"].isin(["chr8", "chr11", "chr12"])].dropna(subset=["tss"]).copy()
+    genes = sorted(pairs["gene"].unique())
+    unrated = pairs["gene"].isin(genes[::3])  # a third of the genes: not in the model's cell, say
+    pairs["copy"] = np.where(unrated, np.nan, -pairs["distance"])
+    report = validate(pairs, ["copy", "distance"])
+    pooled = report.pooled.set_index(["subset", "score"])
+    for subset in ("all pairs", "kept genes"):
+        assert pooled.loc[(subset, "copy"), "average_precision"] == pooled.loc[(subset, "distance"),
+                                                                               "average_precision"]
+        assert pooled.loc[(subset, "copy"), "n_pairs"] == int((~unrated).sum()) if subset == "all pairs" else True
+    summary = report.summary().set_index("score")
+    assert summary.loc["copy", "n_genes"] == summary.loc["distance", "n_genes"] > 0
+    assert summary.loc["copy", "average_precision"] == summary.loc["distance", "average_precision"]
+    assert len(report.unscorable) == int(unrated.sum()) and set(report.unscorable["unscored_by"]) == {"copy"}
+    assert f"{int(unrated.sum())} pairs" in markdown(report) and "copy " in markdown(report)
 
 
 # ---------------------------------------------------------------- element scoring
@@ -232,3 +254,66 @@ def test_validate_enhancers_writes_the_report(realdata, benchmark, tmp_path):
     assert graphreg_zoo.validate_enhancers is validate_enhancers
     with pytest.raises(InvalidInputError, match="score"):
         validate_enhancers(realdata / BENCHMARK, scores[["chrom", "start", "end", "gene"]], chroms=["chr22"])
+
+
+# ---------------------------------------------------------------- genome build of the table vs the cell
+@pytest.fixture(scope="module")
+def hg38_chr22_cell(realdata, tmp_path_factory):
+    """The real hg38 K562 chr22 cell (element-count bigWigs, the .cool, ABC's RefSeq TSS BED)."""
+    from graphreg_zoo.prep.cell import CellData, prepare
+    from graphreg_zoo.prep.spec import CellSpec
+
+    d = realdata / CHR22
+    dnase = str(d / "activity" / "K562_DNase_ENCFF860XAE.element_counts.chr22.DERIVED.bw")
+    h3k27ac = str(d / "activity" / "K562_H3K27ac_ENCFF790GFL.element_counts.chr22.DERIVED.bw")
+    spec = CellSpec(name="K562", genome="GRCh38", chromosomes=["22"],
+                    tracks={"h3k4me3": dnase, "h3k27ac": h3k27ac, "dnase": dnase},
+                    graph={"format": "cool", "path": str(d / "hic" / "K562_chr22_5kb_raw.DERIVED.cool"),
+                           "min_count": 30},
+                    genes=str(d / "tss" / "RefSeqCurated.170308.CollapsedGeneBounds.chr22.hg38.TSS500bp.bed"))
+    return CellData(prepare(spec, tmp_path_factory.mktemp("hg38") / "k562.h5", progress=False))
+
+
+def _as_hg19(pairs: pd.DataFrame, realdata) -> pd.DataFrame:
+    """The chr22 pairs moved to hg19: each gene's elements and TSS shifted by its hg19 - hg38 TSS offset
+    (ABC's hg19 and hg38 collapsed-gene TSS tables; locally what a liftover does)."""
+    def centres(path, **kw):
+        bed = pd.read_csv(path, sep="\t", header=None, comment="#", **kw)
+        bed = bed[bed[0] == "chr22"]
+        return dict(zip(bed[3], bed[1] + 250))
+
+    hg19 = centres(realdata / "hg19_annotations" / "CollapsedGeneBounds.hg19.TSS500bp.bed")
+    hg38 = centres(realdata / CHR22 / "tss" / "CollapsedGeneBounds.hg38.TSS500bp.genomewide.bed")
+    known = pairs["gene"].isin(set(hg19) & set(hg38))
+    shift = pairs.loc[known, "gene"].map(lambda g: hg19[g] - hg38[g])
+    out = pairs[known].copy()
+    for column in ("start", "end", "tss"):
+        out[column] = out[column] + shift
+    return out
+
+
+def test_a_crispr_table_on_another_build_is_refused(benchmark, hg38_chr22_cell, realdata, tmp_path):
+    """An hg19 table scored against an hg38 cell put almost every pair ~400 kb off, with exit 0."""
+    from graphreg_zoo.interpret.attribution import enhancer_scores
+    from graphreg_zoo.interpret.crispr import check_build
+    from graphreg_zoo.models import EpiGraphReg
+
+    chr22 = benchmark[benchmark["chrom"] == "chr22"]
+    check_build(chr22, hg38_chr22_cell)  # the table's own build: accepted
+    hg19 = _as_hg19(chr22, realdata)
+    assert len(hg19) > 60 and (hg19["tss"] - chr22.loc[hg19.index, "tss"]).abs().median() > 300_000
+    with pytest.raises(InvalidInputError, match=r"hg19 by its file name\) is not on the cell's genome build \(hg38\)"):
+        check_build(hg19, hg38_chr22_cell, "EPCrisprBenchmark_hg19.tsv")
+    with pytest.raises(InvalidInputError, match="genome build"):
+        enhancer_scores(EpiGraphReg(seed=0), hg38_chr22_cell, hg19)
+    past = chr22.head(3).assign(start=60_000_000, end=60_000_500)
+    with pytest.raises(InvalidInputError, match=r"3 pairs lie past the end of chr22 \(50,818,468 bp"):
+        check_build(pd.concat([chr22, past]), hg38_chr22_cell)
+
+
+def test_crispr_chromosome_names_are_normalised(tmp_path):
+    raw = pd.DataFrame({"chr": ["22", "chr22"], "start": [100, 1000], "end": [600, 1500], "Gene": ["A", "A"],
+                        "Gene.TSS": [3000, 3000], "Fraction.change.in.gene.expr": [-0.3, 0.1],
+                        "ABC.Score": [0.1, 0.0], "Significant": ["TRUE", "FALSE"]})
+    raw.to_csv(tmp_path / "t.csv", index=False)
+    assert read_crispr_table(tmp_path / "t.csv")["chrom"].tolist() == ["chr22", "chr22"]

@@ -71,6 +71,33 @@ def test_knockout_refuses_epi_models(cell):
         knockout(toy_model("epi"), cell, "GATA1", motifs=pd.DataFrame(columns=["chrom", "start", "end", "motif"]))
 
 
+def test_hit_tables_with_other_chromosome_names_or_no_hits(cell, seq_model, tmp_path, cli):
+    """`1` is the cell's `chr1`; a TF with no hit is refused (it used to give 0 hits and every log2FC 0)."""
+    from graphreg_zoo.interpret.perturb import tf_hits
+
+    hits = pd.DataFrame({"chrom": ["1", "1", "chr1"], "start": [5_250_000, 5_260_000, 3_500_400],
+                         "end": [5_250_012, 5_260_012, 3_500_412], "motif": ["GATA1", "GATA1", "KLF1"]})
+    found = tf_hits(cell, "gata1", hits, [CHROM])
+    assert found["chrom"].tolist() == [CHROM, CHROM] and found["start"].tolist() == [5_250_000, 5_260_000]
+    with pytest.raises(InvalidInputError, match=r"'GATA' .*chr1.*closest motif names: GATA1"):
+        knockout(seq_model, cell, "GATA", motifs=hits, chroms=["1"])
+    with pytest.raises(InvalidInputError, match=r"'KLF1' has 1 hits .* on chr1, but none on the chromosomes searched"):
+        tf_hits(cell, "KLF1", hits, ["chr2"])
+    with pytest.raises(InvalidInputError, match=r"chromosomes \['chr9'\] are not in"):
+        knockout(seq_model, cell, "GATA1", motifs=hits, chroms=["chr9"])
+    hits.to_csv(tmp_path / "hits.bed", sep="\t", header=False, index=False)
+    preset = tmp_path / "seq"
+    from graphreg_zoo.models import SeqCNNE2E
+    from graphreg_zoo.zoo.presets import save_preset
+
+    save_preset(SeqCNNE2E(), preset)
+    code, _, err = cli("knockout", "-m", preset, "-c", cell.path, "--tf", "GATA", "--motifs", tmp_path / "hits.bed",
+                       "-o", tmp_path / "ko.tsv")
+    assert code == 4 and "GATA1" in err and not (tmp_path / "ko.tsv").exists()
+    code, out, _ = cli("knockout", "--help")
+    assert code == 0 and "marks" in out
+
+
 def test_knockout_scans_a_motif_file(cell, seq_model, tmp_path):
     """A JASPAR file is scanned over the cell's sequence; the hits are the scanner's."""
     from graphreg_zoo.interpret.motifs import Motif, read_motifs, scan, write_jaspar

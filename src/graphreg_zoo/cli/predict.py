@@ -64,6 +64,9 @@ def register(app: typer.Typer) -> None:
         base: Optional[str] = typer.Option(
             None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separately trained Seq model."
         ),
+        allow_base_mismatch: bool = typer.Option(
+            False, "--allow-base-mismatch", help="Run a --base whose fold or flavour does not match the model's."
+        ),
         strict: bool = typer.Option(
             False, "--strict", help="Refuse (exit 4) a cell not prepared as the model's input contract says."
         ),
@@ -89,7 +92,8 @@ def register(app: typer.Typer) -> None:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 results = predict_nodes(loaded, data, chrom, batch_size=batch_size, progress=not quiet,
-                                        base=load(base) if base else None, strict=strict)
+                                        base=load(base) if base else None, strict=strict,
+                                        allow_base_mismatch=allow_base_mismatch)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
         for note in contract_report(loaded, data).unchecked:

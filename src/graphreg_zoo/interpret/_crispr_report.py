@@ -27,6 +27,7 @@ def markdown(report: CrisprReport) -> str:
         "# Enhancer validation against CRISPRi",
         f"{len(pairs)} element-gene pairs ({int(pairs['regulated'].sum())} positives, "
         f"{pairs['gene'].nunique()} genes); {report.n_dropped} pairs without a TSS left out. "
+        f"{_unscorable(report)}"
         f"Scores: {', '.join(report.scores)}. `precision_at_recall` is the precision at {pct} recall.",
         "## Pooled\n\n" + markdown_table(report.pooled),
         "## Mean per gene (kept genes)\n\n" + markdown_table(report.summary()),
@@ -36,11 +37,24 @@ def markdown(report: CrisprReport) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def _unscorable(report: CrisprReport) -> str:
+    """One sentence on the pairs some score could not rate (left out of every score)."""
+    table = report.unscorable
+    if table.empty:
+        return "Every score rates every pair. "
+    per_score = {s: int(table["unscored_by"].str.split(",").apply(lambda names: s in names).sum())
+                 for s in report.scores}
+    counts = ", ".join(f"{s} {n}" for s, n in per_score.items() if n)
+    return (f"{len(table)} pairs ({int(table['regulated'].sum())} positives) that some score cannot rate "
+            f"({counts}) are left out of every score, listed in unscorable.csv. ")
+
+
 def write_report(report: CrisprReport, out_dir: Path) -> dict[str, Path]:
     """Write every report file into `out_dir` (each atomically); return name -> path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     return {
         "pairs": write_csv(report.pairs, out_dir / "pairs.csv"),
+        "unscorable": write_csv(report.unscorable, out_dir / "unscorable.csv"),
         "pooled": write_csv(report.pooled, out_dir / "pooled.csv"),
         "per_gene": write_csv(report.per_gene, out_dir / "per_gene.csv"),
         "pr_curves": plots.save_figure(pr_figure(report), out_dir / PR_CURVES),

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..training.bottlenecks import model_inputs
+from ..training.bottlenecks import model_inputs, pair_bases
 from ..errors import InvalidInputError
 from ..prediction import forward_cage, input_names
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
@@ -58,19 +60,14 @@ def resolve_inputs(model, cell) -> tuple[Any, Any]:
     return as_model(model), as_cell(cell)
 
 
-def members(model, base=None) -> list[Member]:
+def members(model, base=None, *, allow_base_mismatch: bool = False) -> list[Member]:
     """The models to run: a FoldEnsemble's folds (sorted), a list's items, or the model itself.
 
     `base` (a Seq-CNN base, a list or a FoldEnsemble of them) feeds models whose input is a
-    bottleneck; ensembles are paired by fold number, lists by position.
+    bottleneck, paired by fold and flavour (`training.bottlenecks.pair_bases`; a mismatch is refused
+    unless `allow_base_mismatch`).
     """
-    models = _as_list(model)
-    bases = _as_list(base) if base is not None else [None] * len(models)
-    if len(bases) == 1 and len(models) > 1:
-        bases = bases * len(models)
-    if len(bases) != len(models):
-        raise InvalidInputError(f"{len(models)} models but {len(bases)} Seq-CNN base models; give one base per fold")
-    out = [Member(m, b) for m, b in zip(models, bases)]
+    out = [Member(m, b) for m, b in pair_bases(model, base, allow_mismatch=allow_base_mismatch)]
     for m in out:
         if m.primary == "bottleneck" and m.base is None:
             raise InvalidInputError(
@@ -78,13 +75,6 @@ def members(model, base=None) -> list[Member]:
             )
     return out
 
-
-def _as_list(model) -> list:
-    if hasattr(model, "models") and hasattr(model, "folds"):  # a FoldEnsemble
-        return [model.models[f] for f in sorted(model.models)]
-    if isinstance(model, (list, tuple)):
-        return list(model)
-    return [model]
 
 
 def window_kind(group: Sequence[Member]) -> str:
@@ -133,7 +123,8 @@ def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | N
     """Find a gene's TSS node (or the node holding `chrom`:`tss`) and its window.
 
     A gene with TSSs in several 5 kb bins resolves to the bin nearest `tss` when given, else
-    to its first bin on the chromosome.
+    to its 5' bin: the lowest on the plus strand, the highest on the minus strand (the strand
+    comes from the cell's annotation file; the CellData keeps TSS bins only).
     """
     if gene is None:
         if chrom is None or tss is None:
@@ -147,8 +138,11 @@ def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | N
         table = cell.tss(c)
         table = table[table["genes"].str.split("+").apply(lambda names: gene in names)]
         if len(table):
-            distance = (table["node"] - int(tss) // NODE_BIN).abs() if tss is not None else table["node"]
-            row = table.loc[distance.sort_values(kind="stable").index[0]]
+            if tss is not None:
+                order = (table["node"] - int(tss) // NODE_BIN).abs()
+            else:
+                order = -table["node"] if len(table) > 1 and _strand(cell, gene, c) == "-" else table["node"]
+            row = table.loc[order.sort_values(kind="stable").index[0]]
             node = int(row["node"])
             return Site(c, node, int(row["tss"]), str(row["genes"]), middle_window(cell, c, node))
     names = sorted({n for c in chroms for g in cell.tss(c)["genes"] for n in g.split("+")})
@@ -158,11 +152,36 @@ def locate(cell, gene: str | None = None, chrom: str | None = None, tss: int | N
     raise InvalidInputError(f"gene {gene!r} has no TSS {where}{hint}")
 
 
+def _strand(cell, gene: str, chrom: str) -> str:
+    """The strand of `gene` on `chrom` in the annotation the cell was prepared from."""
+    spec = cell.attrs.get("genes") or {}
+    path = Path(((cell.attrs.get("provenance") or {}).get("genes") or {}).get("path", ""))
+    if not path.is_file():
+        raise InvalidInputError(
+            f"{gene} has TSSs in several 5 kb bins of {chrom}; its 5' one depends on the strand, which is read from "
+            f"the cell's gene annotation {str(path) or '(not recorded)'}, and that file is gone. Give tss= (--tss).")
+    table = _annotation(str(path), spec.get("format"), spec.get("level", "gene"), tuple(spec.get("biotypes") or ()),
+                        spec.get("name_attribute"))
+    strands = set(table.loc[(table["gene"] == gene) & (table["chrom"] == chrom), "strand"])
+    if len(strands) != 1:
+        raise InvalidInputError(f"{gene} has TSSs in several 5 kb bins of {chrom} and {len(strands)} strands in "
+                                f"{path}; give tss= (--tss) to pick its bin.")
+    return strands.pop()
+
+
+@lru_cache(maxsize=2)
+def _annotation(path: str, fmt: str | None, level: str, biotypes: tuple, name_attribute: str | None):
+    """A cell's gene annotation (chrom, tss, gene, strand), read once per process."""
+    from ..prep.genes import read_tss
+
+    return read_tss(path, fmt, level=level, biotypes=list(biotypes) or None, name_attribute=name_attribute)
+
+
 class WindowRun:
     """One window's arrays and members, for predictions under edits of the arrays."""
 
-    def __init__(self, model, cell, window: Window, base=None):
-        self.members = members(model, base)
+    def __init__(self, model, cell, window: Window, base=None, allow_base_mismatch: bool = False):
+        self.members = members(model, base, allow_base_mismatch=allow_base_mismatch)
         self.window = window
         self.cell = cell
         self.arrays = window_arrays(cell, window, window_kind(self.members))

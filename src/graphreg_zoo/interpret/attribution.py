@@ -1,7 +1,9 @@
 """Feature attribution of a gene's predicted CAGE (UPSTREAM §6.1).
 
 The target is the sum of the predictions at the gene's TSS node and `neighbours` nodes on
-each side (1: the original's three nodes), in the window whose middle 2 Mb holds the TSS.
+each side, in the window whose middle 2 Mb holds the TSS. By default it is the original's:
+the TSS node and its two neighbours for Epi models, the TSS node alone for Seq models
+(UPSTREAM §6.1).
 Attributions are taken with respect to the model's data input:
 
 | model | input | native resolution | channels |
@@ -48,11 +50,12 @@ def attribute(
     method: str = "saliency",
     baseline: str = "zero",
     n_samples: int = 50,
-    neighbours: int = 1,
+    neighbours: int | None = None,
     seed: int = 0,
     base=None,
     batch_size: int | None = None,
     resolution: int | None = None,
+    allow_base_mismatch: bool = False,
 ):
     """Attribution of one gene's predicted CAGE to every input bin of its window.
 
@@ -64,9 +67,11 @@ def attribute(
         method: "saliency", "grad_x_input" or "expected_gradients".
         baseline: "zero" or "shuffle" (expected gradients only).
         n_samples: baseline/interpolation draws of expected gradients.
-        neighbours: nodes on each side of the TSS node summed into the target.
+        neighbours: nodes on each side of the TSS node summed into the target (default: the
+            original's, 1 for Epi models and 0 for Seq models).
         seed: seed of the expected-gradients draws.
-        base: the Seq-CNN base (or one per fold) of a separately trained Seq model.
+        base: the Seq-CNN base (or one per fold) of a separately trained Seq model, paired by fold and
+            flavour; `allow_base_mismatch` runs a mismatched one anyway (with a warning).
         batch_size: inputs per gradient call (default 1 for sequence, 8 otherwise).
         resolution: bin size of the output in bp (default: the input's own, 100 or 1);
             a coarser one sums the attributions in each bin.
@@ -82,7 +87,9 @@ def attribute(
     model, cell = resolve_inputs(model, cell)
     _check(method, baseline, n_samples, neighbours)
     site = locate(cell, gene, chrom, tss)
-    run = WindowRun(model, cell, site.window, base)
+    run = WindowRun(model, cell, site.window, base, allow_base_mismatch)
+    if neighbours is None:
+        neighbours = default_neighbours(run.members[0])
     nodes = site.target_nodes(neighbours)
     scores = np.mean(
         [_member_scores(m, run.arrays, nodes, method, baseline, n_samples, seed, batch_size) for m in run.members],
@@ -96,12 +103,18 @@ def attribute(
     return df
 
 
-def _check(method: str, baseline: str, n_samples: int, neighbours: int) -> None:
+def default_neighbours(member: Member) -> int:
+    """The original's target: the TSS node and its two neighbours for Epi models, the TSS node
+    alone (`ranked_outputs`, y_TSS) for Seq models (UPSTREAM §6.1)."""
+    return 1 if member.primary == "epigenome" else 0
+
+
+def _check(method: str, baseline: str, n_samples: int, neighbours: int | None) -> None:
     if method not in METHODS:
         raise InvalidInputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if baseline not in BASELINES:
         raise InvalidInputError(f"baseline must be one of {', '.join(BASELINES)}, not {baseline!r}")
-    if n_samples < 1 or neighbours < 0:
+    if n_samples < 1 or (neighbours is not None and neighbours < 0):
         raise InvalidInputError(f"n_samples must be >= 1 and neighbours >= 0, got {n_samples} and {neighbours}")
 
 
@@ -195,27 +208,32 @@ def write_attribution_bigwig(df, path: str | os.PathLike, chrom_sizes: Mapping[s
     return path
 
 
-def enhancer_scores(model, cell, pairs, L: int = 40, **attribute_kwargs: Any):
+def enhancer_scores(model, cell, pairs, L: int = 40, *, method: str = "grad_x_input", **attribute_kwargs: Any):
     """GraphReg scores of CRISPRi element-gene pairs (UPSTREAM §6.1), for `crispr.validate_enhancers`.
 
     For each gene of `pairs` (the normalised CRISPR schema: chrom, start, end, gene, tss) found
-    in the cell, the attribution `total` is computed once and each element scores
-    max(total within +-L bins of its midpoint) / max(total). Genes absent from the cell score NaN.
+    in the cell, the attribution `total` is computed once (gradient x input by default, as the
+    original and the CLI) and each element scores max(total within +-L bins of its midpoint) /
+    max(total). Genes absent from the cell score NaN (`validate` reports them as unscorable).
+    Pairs on another genome build than the cell are refused (`crispr.check_build`).
 
     Returns a DataFrame chrom, start, end, gene, graphreg.
     """
     model, cell = resolve_inputs(model, cell)
-    from .crispr import KEYS, score_elements
+    from .crispr import KEYS, check_build, score_elements
 
+    check_build(pairs, cell)
     tss_of = pairs.dropna(subset=["tss"]).groupby(["gene", "chrom"])["tss"].first()
 
     def lookup(gene: str, chrom: str):
         if chrom not in cell.chroms or (gene, chrom) not in tss_of.index:
             return None
+        tss = int(tss_of[(gene, chrom)])
         try:
-            df = attribute(model, cell, gene, chrom=chrom, tss=int(tss_of[(gene, chrom)]), **attribute_kwargs)
-        except InvalidInputError:
+            locate(cell, gene, chrom, tss)
+        except InvalidInputError:  # the gene has no TSS in the cell: unscorable, not an error
             return None
+        df = attribute(model, cell, gene, chrom=chrom, tss=tss, method=method, **attribute_kwargs)
         return df["start"].to_numpy(), df["total"].to_numpy()
 
     return score_elements(pairs, lookup, L)[[*KEYS, "graphreg"]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -19,6 +20,7 @@ import pandas as pd
 
 from .._tables import read_table, require_columns
 from ..errors import InvalidInputError
+from ..prep.assembly import normalize_chrom
 from .prcurve import auprc, average_precision, precision_at_recall, precision_recall_curve
 
 SCHEMA = ("chrom", "start", "end", "gene", "tss", "effect", "regulated", "distance")
@@ -34,9 +36,14 @@ FORMATS: dict[str, dict[str, str]] = {
         "effect": "Fraction.change.in.gene.expr", "regulated": "Significant", "abc_score": "ABC.Score",
     },
 }
-#: score name -> (column, sign): baselines derived from schema columns
-DERIVED_SCORES = {"distance": ("distance", -1.0), "abc": ("abc_score", 1.0)}
+#: score name -> (column, sign, fill): baselines derived from schema columns. `fill` stands for a missing
+#: value that has a meaning: an ABC file lists only pairs above its threshold, so a pair it lacks scores 0.
+DERIVED_SCORES = {"distance": ("distance", -1.0, math.nan), "abc": ("abc_score", 1.0, 0.0)}
 DEFAULT_SCORES = ("graphreg", "distance", "abc")
+#: bp: one gene's TSS in two annotations of one build (most agree within 2 kb; hg19 vs hg38 ~400 kb on chr22)
+TSS_TOLERANCE = 10_000
+MIN_GENES_FOR_BUILD = 5  # genes in both the table and the cell needed to judge the table's build
+_BUILD_IN_NAME = re.compile(r"(hg19|hg38|grch37|grch38|mm9|mm10|mm39)", re.IGNORECASE)
 
 #: attribution_lookup(gene, chrom) -> (100-bp bin start coordinates, scores) or None
 AttributionLookup = Callable[[str, str], Optional[tuple[np.ndarray, np.ndarray]]]
@@ -63,7 +70,7 @@ def normalise_crispr_table(raw: pd.DataFrame, fmt: str) -> pd.DataFrame:
     columns = FORMATS[fmt]
     require_columns(raw, list(columns.values()), f"{fmt} CRISPR table")
     out = pd.DataFrame({new: raw[old] for new, old in columns.items()})
-    out["chrom"] = out["chrom"].astype(str)
+    out["chrom"] = out["chrom"].astype(str).map(normalize_chrom)
     out["gene"] = out["gene"].astype(str)
     for col in ("start", "end", "tss", "effect"):
         out[col] = pd.to_numeric(out[col], errors="coerce")
@@ -94,6 +101,56 @@ def read_crispr_table(path: str | os.PathLike, fmt: str = "auto") -> pd.DataFram
     elif fmt not in FORMATS:
         raise InvalidInputError(f"unknown CRISPR table format {fmt!r}; use auto, {', '.join(FORMATS)}")
     return normalise_crispr_table(raw, fmt)
+
+
+def check_build(pairs: pd.DataFrame, cell, where: str = "the CRISPRi table") -> None:
+    """Refuse CRISPRi pairs on another genome build than `cell` (scoring them would attribute the wrong
+    elements with exit 0): coordinates past the end of the cell's chromosome, or gene TSSs that mostly
+    lie more than TSS_TOLERANCE from the cell's own TSSs of the same genes."""
+    on_cell = pairs[pairs["chrom"].isin(cell.chroms)]
+    build = _build_hint(where)
+    offsets = _tss_offsets(on_cell, cell)
+    close = offsets["offset"].abs() <= TSS_TOLERANCE
+    if len(offsets) >= MIN_GENES_FOR_BUILD and close.mean() < 0.5:
+        far = offsets[~close]
+        first = far.iloc[0]
+        raise InvalidInputError(
+            f"{where}{build} is not on the cell's genome build ({cell.genome}): {len(far)} of {len(offsets)} genes "
+            f"in both have their TSS over {TSS_TOLERANCE // 1000} kb from the cell's TSS of that gene (median "
+            f"{far['offset'].abs().median():,.0f} bp; e.g. {first['gene']}: {first['chrom']}:{int(first['tss']):,} "
+            f"in the table, {int(first['tss'] - first['offset']):,} in the cell). Use the table for "
+            f"{cell.genome} (or lift it over).")
+    for chrom, rows in on_cell.groupby("chrom"):
+        size = cell.chrom_sizes[chrom]
+        past = rows[rows[["start", "end", "tss"]].max(axis=1) > size]
+        if len(past):
+            first = past.iloc[0]
+            raise InvalidInputError(
+                f"{where}{build}: {len(past)} pairs lie past the end of {chrom} ({size:,} bp on the cell's "
+                f"{cell.genome}), e.g. {first['gene']} at {chrom}:{int(first['start']):,}. The table is on "
+                f"another genome build than the cell ({cell.genome}); use the table for {cell.genome}.")
+
+
+def _build_hint(where: str) -> str:
+    """' (hg19 by its file name)' when the name says a build, else ''."""
+    match = _BUILD_IN_NAME.search(Path(where).name)
+    return f" ({match[1]} by its file name)" if match else ""
+
+
+def _tss_offsets(pairs: pd.DataFrame, cell) -> pd.DataFrame:
+    """Per gene in both: gene, chrom, the table's TSS and its offset from the cell's nearest TSS of the gene."""
+    rows = []
+    for chrom, on_chrom in pairs.dropna(subset=["tss"]).groupby("chrom"):
+        table = cell.tss(chrom)
+        cell_tss: dict[str, list[int]] = {}
+        for names, tss in zip(table["genes"], table["tss"]):
+            for name in names.split("+"):
+                cell_tss.setdefault(name, []).append(int(tss))
+        for gene, tss in on_chrom.groupby("gene")["tss"].first().items():
+            if gene in cell_tss:
+                nearest = min(cell_tss[gene], key=lambda t: abs(tss - t))
+                rows.append({"gene": gene, "chrom": chrom, "tss": tss, "offset": tss - nearest})
+    return pd.DataFrame(rows, columns=["gene", "chrom", "tss", "offset"])
 
 
 def attach_abc_scores(
@@ -162,17 +219,36 @@ def score_elements(
     return out
 
 
-def score_values(pairs: pd.DataFrame, name: str) -> Optional[np.ndarray]:
-    """The values ranked for score `name` (distance is negated), or None when absent."""
-    column, sign = DERIVED_SCORES.get(name, (name, 1.0))
+def _raw_values(pairs: pd.DataFrame, name: str) -> Optional[np.ndarray]:
+    column, sign, _ = DERIVED_SCORES.get(name, (name, 1.0, math.nan))
     if column not in pairs:
         return None
     return sign * pd.to_numeric(pairs[column], errors="coerce").to_numpy(dtype=float)
 
 
+def score_values(pairs: pd.DataFrame, name: str) -> Optional[np.ndarray]:
+    """The values ranked for score `name` (distance negated, a missing ABC 0), or None when absent;
+    NaN marks a pair the score could not rate (e.g. a gene the model's cell lacks)."""
+    values = _raw_values(pairs, name)
+    if values is None:
+        return None
+    fill = DERIVED_SCORES.get(name, (name, 1.0, math.nan))[2]
+    return np.where(np.isnan(values), fill, values)
+
+
 def _has_scores(pairs: pd.DataFrame, name: str) -> bool:
-    values = score_values(pairs, name)
+    values = _raw_values(pairs, name)
     return values is not None and bool(np.isfinite(values).any())
+
+
+def _split_scorable(pairs: pd.DataFrame, scores: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pairs every score rates, the others with `unscored_by`): comparing scores on different pairs,
+    or ranking a score's unrated pairs last, would make the same ranking look better or worse."""
+    missing = pd.DataFrame({s: ~np.isfinite(score_values(pairs, s)) for s in scores}, index=pairs.index)
+    bad = missing.any(axis=1)
+    unscorable = pairs[bad].copy()
+    unscorable["unscored_by"] = [",".join(s for s in scores if row[s]) for _, row in missing[bad].iterrows()]
+    return pairs[~bad].reset_index(drop=True), unscorable.reset_index(drop=True)
 
 
 def _missing_last(values: np.ndarray) -> np.ndarray:
@@ -194,12 +270,14 @@ class CrisprReport:
     """Enhancer-validation results.
 
     Attributes:
-        pairs: the evaluated pairs (with a TSS) and their score columns.
+        pairs: the evaluated pairs (with a TSS, rated by every score) and their score columns.
         pooled: per subset ("all pairs" / "kept genes") and score: n_pairs, n_positives,
             n_scored, prevalence, average_precision, auprc, precision_at_recall.
         per_gene: per kept gene and score: n_candidates, n_positives, n_scored and the metrics.
         scores: the score names evaluated; min_recall: the recall of precision_at_recall.
         n_dropped: pairs left out because their gene has no TSS.
+        unscorable: pairs with a TSS that some score could not rate, left out of every score
+            (`unscored_by` names those scores).
     """
 
     pairs: pd.DataFrame
@@ -208,6 +286,7 @@ class CrisprReport:
     scores: list[str]
     min_recall: float
     n_dropped: int
+    unscorable: pd.DataFrame = field(default_factory=pd.DataFrame)
     files: dict[str, Path] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
@@ -255,9 +334,11 @@ def validate(
     """Precision-recall of each score against the CRISPRi labels, pooled and per gene.
 
     Scores named in `score_columns` but absent (or all missing) are skipped; "distance"
-    ranks by -distance and "abc" by abc_score. Pairs without a TSS are left out. Missing
-    scores rank last. Genes are kept for the per-gene metrics (and the "kept genes"
-    pooled subset) with >= `min_candidates` pairs and >= `min_positives` positives.
+    ranks by -distance and "abc" by abc_score (0 where the ABC file lists no prediction).
+    Pairs without a TSS are left out, and so are pairs some score cannot rate (NaN): every
+    score is measured on the same pairs, and the others are reported in `unscorable`.
+    Genes are kept for the per-gene metrics (and the "kept genes" pooled subset) with
+    >= `min_candidates` pairs and >= `min_positives` positives.
     """
     require_columns(pairs_with_scores, list(SCHEMA), "CRISPR pairs table")
     has_tss = pairs_with_scores["tss"].notna()
@@ -267,6 +348,10 @@ def validate(
     scores = [s for s in dict.fromkeys(score_columns) if _has_scores(pairs, s)]
     if not scores:
         raise InvalidInputError(f"none of the scores {list(score_columns)} has values in the pairs table")
+    pairs, unscorable = _split_scorable(pairs, scores)
+    if pairs.empty:
+        raise InvalidInputError(f"no CRISPR pair is rated by every score ({', '.join(scores)}); "
+                                "evaluate the scores separately")
     counts = pairs.groupby(["gene", "chrom"])["regulated"].agg(["size", "sum"])
     kept = counts[(counts["size"] >= min_candidates) & (counts["sum"] >= min_positives)]
     in_kept = pd.MultiIndex.from_frame(pairs[["gene", "chrom"]]).isin(kept.index)
@@ -288,6 +373,7 @@ def validate(
         scores=scores,
         min_recall=min_recall,
         n_dropped=int((~has_tss).sum()),
+        unscorable=unscorable,
     )
 
 

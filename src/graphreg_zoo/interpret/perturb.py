@@ -19,6 +19,7 @@ activity those sites confer, not the sequence change itself.
 """
 from __future__ import annotations
 
+import difflib
 import gzip
 import os
 from pathlib import Path
@@ -88,7 +89,7 @@ def knockout(
         against 0; 1 where they are all 0) and padj (Benjamini-Hochberg).
     """
     model, cell = resolve_inputs(model, cell)
-    from ..prediction import predict
+    from ..prediction import cell_chroms, predict
 
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -100,7 +101,7 @@ def knockout(
         _require(group, lambda m: m.primary == "sequence",
                  "TF knockout edits DNA; it needs an end-to-end sequence model (or mode='marks' for Epi models)")
         edit_for = lambda spans: _mask_edit(spans, mode, rng)  # noqa: E731
-    chroms = list(chroms or cell.chroms)
+    chroms = cell_chroms(cell, chroms)
     hits = tf_hits(cell, tf, motifs, chroms, pvalue)
     labels = _member_labels(model, group)
     tables = [predict(m.model, cell, chroms, progress=progress) for m in group]
@@ -210,27 +211,52 @@ def _mask_edit(spans: np.ndarray, mode: str, rng: np.random.Generator) -> Edit:
 
 
 def tf_hits(cell, tf: str, motifs, chroms: Sequence[str], pvalue: float = 1e-4) -> pd.DataFrame:
-    """The motif hits of `tf` on `chroms` (see `knockout` for what `motifs` may be)."""
+    """The motif hits of `tf` on `chroms` (see `knockout` for what `motifs` may be), with the cell's
+    chromosome names (`22` and `chr22` are one chromosome). No hit is an InvalidInputError naming the
+    TF, the chromosomes searched and the closest motif names: a knockout of nothing reports every
+    log2FC as 0, which reads as a result."""
+    from ..prediction import cell_chrom
     from . import motifs as motif_io
 
+    source = "the hit table" if isinstance(motifs, pd.DataFrame) else str(motifs or "JASPAR")
     if isinstance(motifs, pd.DataFrame):
         hits = motifs
     elif motifs is None or _is_motif_file(motifs):
         found = motif_io.from_pyjaspar() if motifs is None else motif_io.read_motifs(motifs)
         chosen = [m for m in found if tf.lower() in (m.name.lower(), m.matrix_id.lower())]
         if not chosen:
-            names = sorted({m.name for m in found})
-            raise InvalidInputError(
-                f"no motif named {tf!r} in {motifs or 'JASPAR'}; it has {len(names)} motifs, "
-                f"e.g. {', '.join(names[:8])}"
-            )
+            raise InvalidInputError(f"no motif named {tf!r} in {source}{_closest(tf, [m.name for m in found])}")
         hits = _scan(cell, chosen, chroms, pvalue, motif_io.Scanner)
+        source = f"{source} scanned at p < {pvalue:g}"
     else:
         hits = motif_io.read_hits(motifs)
+    names = {c: cell_chrom(cell, c) or c for c in hits["chrom"].astype(str).unique()}
+    hits = hits.assign(chrom=hits["chrom"].astype(str).map(names))
     named = hits["motif"].astype(str).str.lower() == tf.lower()
     if "matrix_id" in hits:
         named |= hits["matrix_id"].astype(str).str.lower() == tf.lower()
-    return hits[named & hits["chrom"].isin(list(chroms))].reset_index(drop=True)
+    out = hits[named & hits["chrom"].isin(list(chroms))].reset_index(drop=True)
+    if out.empty:
+        raise InvalidInputError(_no_hits(tf, hits, named, chroms, source))
+    return out
+
+
+def _closest(tf: str, names: Sequence[str]) -> str:
+    """'; closest motif names: …' (case-insensitive difflib matches), or how many names there are."""
+    by_lower = {n.lower(): n for n in map(str, names)}
+    close = [by_lower[n] for n in difflib.get_close_matches(tf.lower(), list(by_lower), n=5, cutoff=0.5)]
+    return f"; closest motif names: {', '.join(close)}" if close else f" (it names {len(by_lower)} motifs)"
+
+
+def _no_hits(tf: str, hits: pd.DataFrame, named: pd.Series, chroms: Sequence[str], source: str) -> str:
+    """Why `tf` has no hit on `chroms`: no motif of that name, or its hits lie on other chromosomes."""
+    searched = ", ".join(chroms)
+    if not named.any():
+        return (f"no hits of {tf!r} in {source} on {searched}: no motif of that name"
+                f"{_closest(tf, hits['motif'].unique())}")
+    elsewhere = sorted(hits.loc[named, "chrom"].unique())
+    return (f"{tf!r} has {int(named.sum())} hits in {source}, on {', '.join(elsewhere[:10])}, but none on the "
+            f"chromosomes searched ({searched}). Check that the hits are on this cell's genome and chromosomes.")
 
 
 def _is_motif_file(path: str | os.PathLike) -> bool:
@@ -259,7 +285,7 @@ def _scan(cell, chosen, chroms: Sequence[str], pvalue: float, scanner_class) -> 
 
 
 def ism(model, cell, gene: str, chrom: str, start: int, end: int, *, tss: int | None = None, base=None,
-        batch_size: int = 3) -> pd.DataFrame:
+        batch_size: int = 3, allow_base_mismatch: bool = False) -> pd.DataFrame:
     """In-silico saturation mutagenesis of [start, end) for one gene.
 
     Every position is set to each of its 3 other bases (4 when the reference is N), one
@@ -271,7 +297,7 @@ def ism(model, cell, gene: str, chrom: str, start: int, end: int, *, tss: int | 
     """
     model, cell = resolve_inputs(model, cell)
     site = locate(cell, gene, chrom, tss)
-    run = WindowRun(model, cell, site.window, base)
+    run = WindowRun(model, cell, site.window, base, allow_base_mismatch)
     _require(run.members, lambda m: m.primary in ("sequence", "bottleneck"),
              "ISM mutates DNA; it needs a sequence model")
     if not (start < end and run.contains(start, end)):
@@ -355,7 +381,7 @@ def _check_references(cell, variants: pd.DataFrame, path) -> None:
 
 
 def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[str] | None = None, *, base=None,
-                    batch_size: int = 2) -> pd.DataFrame:
+                    batch_size: int = 2, allow_base_mismatch: bool = False) -> pd.DataFrame:
     """Predicted effect of each VCF substitution on the genes of the windows that hold it.
 
     Reference alleles are checked against the cell's FASTA first (a mismatch raises
@@ -371,7 +397,7 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
     from ..prediction import cell_chrom
 
     model, cell = resolve_inputs(model, cell)
-    _require(members(model, base), lambda m: m.primary in ("sequence", "bottleneck"),
+    _require(members(model, base, allow_base_mismatch=allow_base_mismatch), lambda m: m.primary in ("sequence", "bottleneck"),
              "variant effects edit DNA; they need a sequence model")
     variants, skipped = read_vcf(vcf_path)
     variants["chrom"] = [cell_chrom(cell, c) for c in variants["chrom"]]
@@ -386,7 +412,7 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
             inside = on_chrom[(offsets >= 0) & (offsets + on_chrom["ref"].str.len().to_numpy() <= WINDOW_BP)]
             if inside.empty:
                 continue
-            run = WindowRun(model, cell, window, base)
+            run = WindowRun(model, cell, window, base, allow_base_mismatch)
             table = _select_genes(run.genes(), genes)
             if table.empty:
                 continue
@@ -428,7 +454,7 @@ def _effects(table: pd.DataFrame, chrom: str, wt: np.ndarray, perturbed: np.ndar
 
 
 def edge_knockout(model, cell, chrom: str, start: int, end: int, genes: Sequence[str] | None = None, *,
-                  base=None) -> pd.DataFrame:
+                  base=None, allow_base_mismatch: bool = False) -> pd.DataFrame:
     """Remove every contact-graph edge touching the nodes that overlap [start, end) (a loop
     anchor or an enhancer) and report the change of the genes in the windows holding them.
 
@@ -440,7 +466,7 @@ def edge_knockout(model, cell, chrom: str, start: int, end: int, genes: Sequence
         unchanged by construction and not listed.
     """
     model, cell = resolve_inputs(model, cell)
-    group = members(model, base)
+    group = members(model, base, allow_base_mismatch=allow_base_mismatch)
     _require(group, lambda m: m.is_graph, "edge knockout removes contact-graph edges; it needs a graph model "
              "(Epi-GraphReg, Seq-GraphReg, Seq-GraphReg e2e), not a CNN")
     size = cell.chrom_sizes[chrom] if chrom in cell.chroms else None
@@ -453,7 +479,7 @@ def edge_knockout(model, cell, chrom: str, start: int, end: int, genes: Sequence
         local = local[(local >= 0) & (local < WINDOW_NODES)]
         if not len(local):
             continue
-        run = WindowRun(model, cell, window, base)
+        run = WindowRun(model, cell, window, base, allow_base_mismatch)
         table = _select_genes(run.genes(), genes)
         if table.empty:
             continue

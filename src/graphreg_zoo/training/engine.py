@@ -238,8 +238,9 @@ def _chunk_dataset(cell, chroms, windows, config: TrainConfig, shuffle: bool = F
 
 
 def _frozen_base(model, base, bottleneck_dir, cell):
-    """The bottleneck source of a separately trained Seq model (None for other models)."""
-    from .bottlenecks import BottleneckCache, needs_bottleneck
+    """The bottleneck source of a separately trained Seq model (None for other models); the head
+    records the base (fold, flavour, weights) so prediction pairs it with that base only."""
+    from .bottlenecks import BottleneckCache, base_record, needs_bottleneck
     from ..prediction import input_names
 
     if not needs_bottleneck(input_names(model)):
@@ -249,6 +250,7 @@ def _frozen_base(model, base, bottleneck_dir, cell):
                                 "(--base) a trained Seq-CNN base of the same fold")
     if hasattr(base, "models") or not is_base(base):
         raise InvalidInputError(f"base= must be one Seq-CNN base model (one fold), not {getattr(base, 'name', base)!r}")
+    model.data_spec["base"] = base_record(base)
     return BottleneckCache(base, cell, bottleneck_dir)
 
 
@@ -455,6 +457,7 @@ def save_trained_preset(result: TrainResult, recipe: dict, cell, split, fold, co
 
     result.model.data_spec["track_quantiles"] = _track_quantiles(cell.attrs)
     set_on_model(result.model, recorded_contract(cell))  # how the training cell was made, genome included
+    result.model.data_spec["fold"] = fold
     card = {
         "name": recipe.get("name", result.model.name),
         "recipe": recipe,

@@ -164,6 +164,21 @@ def infer_architecture(ckpt: UpstreamCheckpoint) -> tuple[str, dict]:
     )
 
 
+def recorded_identity(ckpt: UpstreamCheckpoint, class_name: str) -> dict:
+    """`data_spec` entries an upstream file name gives (`…_valid_chr_N,…`): its fold and, for a head on a
+    frozen Seq-CNN base, the base flavour it was trained on (UPSTREAM §2.4-2.5 names); {} for other names."""
+    from .load import fold_of_file
+
+    try:
+        identity = {"fold": fold_of_file(ckpt.path)}
+    except InvalidInputError:
+        return {}
+    if class_name in ("SeqGraphReg", "SeqCNN"):
+        undilated = _flag_from_name(ckpt, "nodilation") or _flag_from_name(ckpt, "nodilution")
+        identity["base"] = {"fold": identity["fold"], "dilated": not undilated, "fft_prior": _flag_from_name(ckpt, "_fft")}
+    return identity
+
+
 def _variable_key(variable) -> str:
     return variable.path.rsplit("/", 1)[-1]
 
@@ -242,6 +257,7 @@ def convert_upstream_with_report(path: str | os.PathLike, *, return_attention: b
     if return_attention and "n_gat_layers" in kwargs:
         kwargs["return_attention"] = True
     model = MODEL_CLASSES[class_name](**kwargs)
+    model.data_spec.update(recorded_identity(ckpt, class_name))
     n_weights = assign_weights(model, ckpt)
     contract, origin = upstream_contract(Path(path), class_name)
     set_on_model(model, contract)
