@@ -7,6 +7,9 @@ never held out by any fold.
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from ..errors import InvalidInputError
 
 N_FOLDS = 10
@@ -74,3 +77,14 @@ def split_role(split: dict[str, set[str]] | None, chrom: str) -> str:
         return "unknown"
     name = normalize_chrom(str(chrom))
     return next((ROLE_OF_SPLIT[key] for key in ("test", "valid", "train") if name in split.get(key, ())), "unseen")
+
+
+_VALID = re.compile(r"valid_chr_(\d+),(\d+)")
+
+
+def fold_of_file(path: Path) -> int:
+    """The fold of an upstream file name: its first validation chromosome (`…_valid_chr_3,13…` -> 3)."""
+    match = _VALID.search(path.name)
+    if not match or not 1 <= int(match[1]) <= 10:
+        raise InvalidInputError(f"cannot tell the fold of {path.name}: expected '_valid_chr_<N>,<M>' with N in 1..10")
+    return int(match[1])

@@ -11,18 +11,16 @@ Raw files are verified and cached by `fetch.py`; converted presets are cached ne
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from .._atomic import sha256_file
 from ..errors import InvalidInputError
+from ..filecache import FileSpec, entry_lock, fetch_files, fetch_hf, preset_path
 from . import cards
 from .ensemble import FoldEnsemble
-from ..filecache import FileSpec, entry_lock, fetch_files, fetch_hf, preset_path
-from .folds import ORGANISM_OF_GENOME, fold_chromosomes
+from .folds import ORGANISM_OF_GENOME, fold_chromosomes, fold_of_file
 
-_VALID = re.compile(r"valid_chr_(\d+),(\d+)")
 #: presets shipped inside the package (no network): name -> directory
 PACKAGED = {
     "demo": Path(__file__).resolve().parents[1] / "_demo" / "model",
@@ -120,14 +118,6 @@ def load(name: str, **kwargs: Any) -> Any:
 def as_model(model: Any) -> Any:
     """A model from a model, a fold ensemble, or a name / path that `load` accepts."""
     return load(str(model)) if isinstance(model, (str, os.PathLike)) else model
-
-
-def fold_of_file(path: Path) -> int:
-    """The fold of an upstream file name: its first validation chromosome (`…_valid_chr_3,13…` -> 3)."""
-    match = _VALID.search(path.name)
-    if not match or not 1 <= int(match[1]) <= 10:
-        raise InvalidInputError(f"cannot tell the fold of {path.name}: expected '_valid_chr_<N>,<M>' with N in 1..10")
-    return int(match[1])
 
 
 def convert(source: str | Path, output: str | Path, *, organism: str = "human") -> Path:

@@ -167,7 +167,7 @@ def infer_architecture(ckpt: UpstreamCheckpoint) -> tuple[str, dict]:
 def recorded_identity(ckpt: UpstreamCheckpoint, class_name: str) -> dict:
     """`data_spec` entries an upstream file name gives (`…_valid_chr_N,…`): its fold and, for a head on a
     frozen Seq-CNN base, the base flavour it was trained on (UPSTREAM §2.4-2.5 names); {} for other names."""
-    from .load import fold_of_file
+    from .folds import fold_of_file
 
     try:
         identity = {"fold": fold_of_file(ckpt.path)}
