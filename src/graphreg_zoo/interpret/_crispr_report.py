@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import plots
 from .._tables import markdown_table, write_csv, write_text
-from .crispr import CrisprReport
+
+if TYPE_CHECKING:
+    from .crispr import CrisprReport
 
 PR_CURVES = "pr_curves.png"
 

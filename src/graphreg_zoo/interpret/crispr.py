@@ -21,6 +21,7 @@ import pandas as pd
 from .._tables import read_table, require_columns
 from ..errors import InvalidInputError
 from ..prep.assembly import normalize_chrom
+from ._crispr_report import markdown, write_report
 from .prcurve import auprc, average_precision, precision_at_recall, precision_recall_curve
 
 SCHEMA = ("chrom", "start", "end", "gene", "tss", "effect", "regulated", "distance")
@@ -306,8 +307,6 @@ class CrisprReport:
 
     def to_markdown(self) -> str:
         """The report as Markdown."""
-        from ._crispr_report import markdown
-
         return markdown(self)
 
 
@@ -436,7 +435,5 @@ def validate_enhancers(
     names = list(score_columns) if score_columns is not None else [*extra, "distance", "abc"]
     report = validate(pairs, names, min_candidates, min_positives, min_recall=min_recall)
     if out_dir is not None:
-        from ._crispr_report import write_report
-
         report.files = write_report(report, Path(out_dir))
     return report
