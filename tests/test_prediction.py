@@ -37,7 +37,7 @@ def test_graph_attention_models_predict_with_xla_on_tensorflow():
     import keras
 
     from graphreg_zoo.models import EpiCNN, EpiGraphReg
-    from graphreg_zoo.prediction import compile_for_inference, forward_cage
+    from graphreg_zoo.models.inference import compile_for_inference, forward_cage
 
     xla_possible = True
     if keras.backend.backend() == "tensorflow":

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ._atomic import atomic_path
 from .errors import ContractWarning, InvalidInputError
-from .models.family import family_of
+from .models.inference import forward_cage, input_names, window_kind
 from .prep.windows import NODE_BIN, Window, windows
 
 Transform = Callable[[dict, Window], dict]
@@ -42,22 +42,6 @@ class ChromPrediction:
     fold: str
     model: str = "model"
     role: str = "unknown"  # the chromosome's role for the model(s) that predicted it (zoo.folds.ROLES)
-
-
-def input_names(model) -> list[str]:
-    """Names of a Keras model's inputs (epigenome, sequence, bottleneck, adjacency)."""
-    inputs = getattr(model, "inputs", None)
-    if not inputs:
-        raise InvalidInputError(f"{getattr(model, 'name', model)!r} is not a built Keras model with named inputs")
-    return [t.name.split(":")[0] for t in inputs]
-
-
-def _window_kind(model) -> str:
-    """'epi' or 'seq': which window arrays the model reads."""
-    family = family_of(model)
-    if not family.cage:
-        raise InvalidInputError(f"{model.name} does not predict CAGE (it is a Seq-CNN base); use an e2e model.")
-    return family.window_kind
 
 
 def _first_model(model):
@@ -99,27 +83,6 @@ def _fold_label(model, routed: str) -> str:
     return f"fold{fold}" if fold is not None else "none"
 
 
-def compile_for_inference(model) -> None:
-    """Compile `model` for `predict_on_batch` unless it is compiled: with XLA on TensorFlow where the
-    model asks for it (`xla_inference`), else as Keras decides (jit on JAX, graph mode on TensorFlow
-    without a GPU). Where XLA cannot run (TensorFlow's op determinism, on inside training's
-    `deterministic` block), Keras falls back to graph mode; its warning about that is not passed on."""
-    if getattr(model, "compiled", False):
-        return
-    import keras
-
-    xla = getattr(model, "xla_inference", False) and keras.backend.backend() == "tensorflow"
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
-        model.compile(jit_compile=True if xla else "auto")
-
-
-def forward_cage(model, inputs: dict) -> np.ndarray:
-    """CAGE for a batch through the model's compiled predict function."""
-    compile_for_inference(model)
-    return np.asarray(model.predict_on_batch(inputs)["cage"])
-
-
 def _batches(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -136,12 +99,13 @@ def predict_chromosome(
     allow_base_mismatch: bool = False,
 ) -> ChromPrediction:
     """Predict every node of one chromosome (stitched middles of its windows)."""
-    from .training.bottlenecks import model_inputs, pair_bases
+    from .models.inference import model_inputs
+    from .training.bottlenecks import pair_bases
     from .prep.windows import window_arrays
 
     members, fold = _routed(model, chrom)
     bases = _bases_for(members, pair_bases(model, base, allow_mismatch=allow_base_mismatch))
-    kind = _window_kind(members[0])
+    kind = window_kind(members[0])
     names = input_names(members[0])
     n_nodes = cell.n_nodes(chrom)
     values = np.full(n_nodes, np.nan, dtype=np.float32)
@@ -199,7 +163,7 @@ def predict_nodes(
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
 
-    from .training.bottlenecks import needs_bottleneck
+    from .models.inference import needs_bottleneck
     from .prep.cell import as_cell
     from .zoo.load import as_model
 
@@ -373,6 +337,5 @@ def write_bigwig(results: list[ChromPrediction], path: str | os.PathLike, chrom_
     return path
 
 
-__all__ = ["predict", "predict_nodes", "compile_for_inference", "forward_cage", "input_names", "predict_chromosome", "gene_table", "check_compatibility",
-           "contract_report",
+__all__ = ["predict", "predict_nodes", "predict_chromosome", "gene_table", "check_compatibility", "contract_report",
            "write_table", "write_bigwig", "ChromPrediction"]

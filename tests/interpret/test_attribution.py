@@ -108,7 +108,7 @@ def _toy_base() -> keras.Model:
 
 
 def test_separate_seq_graphreg_is_attributed_on_its_bottleneck(cell):
-    from graphreg_zoo.training.bottlenecks import bottleneck
+    from graphreg_zoo.models.inference import bottleneck
     from graphreg_zoo.models import SeqGraphReg
     from graphreg_zoo.models.autodiff import input_gradients, node_target
 

@@ -16,9 +16,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..training.bottlenecks import model_inputs, pair_bases
+from ..models.inference import forward_cage, input_names, model_inputs
+from ..training.bottlenecks import pair_bases
 from ..errors import InvalidInputError
-from ..prediction import forward_cage, input_names
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
 from ..prep.windows import Window, window_arrays, windows
 

@@ -18,40 +18,6 @@ import numpy as np
 from .._atomic import atomic_path
 from ..errors import InvalidInputError
 
-BASE_CHUNK_BATCH = 4  # 100 kb chunks per Seq-CNN base call (bounds the 256-channel activations)
-
-
-def needs_bottleneck(names: list[str]) -> bool:
-    """True when a model with these input names reads a Seq-CNN base bottleneck."""
-    return "bottleneck" in names
-
-
-def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
-    """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk."""
-    from ..prediction import compile_for_inference, input_names
-
-    if base is None:
-        raise InvalidInputError("this model reads a Seq-CNN base bottleneck: pass base= the Seq-CNN base of its fold")
-    name, chunk = input_names(base)[0], base.inputs[0].shape[1]
-    chunks = np.asarray(sequence, dtype="float32").reshape(-1, chunk, 4)
-    compile_for_inference(base)
-    parts = [np.asarray(base.predict_on_batch({name: chunks[i : i + BASE_CHUNK_BATCH]})["bottleneck"])
-             for i in range(0, len(chunks), BASE_CHUNK_BATCH)]
-    return np.concatenate(parts).reshape(-1, parts[0].shape[-1])
-
-
-def model_inputs(names: list[str], arrays: list[dict[str, np.ndarray]], base=None) -> dict[str, np.ndarray]:
-    """Batched model inputs from window arrays; a `bottleneck` missing from the arrays is
-    computed from their `sequence` through `base`."""
-    out = {}
-    for name in names:
-        if name == "bottleneck" and "bottleneck" not in arrays[0]:
-            out[name] = np.stack([bottleneck(base, a["sequence"]) for a in arrays])
-        else:
-            out[name] = np.stack([np.asarray(a[name], dtype="float32") for a in arrays])
-    return out
-
-
 def weights_fingerprint(model) -> str:
     """A short sha256 of a model's weights (names a cache so another base never reuses it)."""
     digest = hashlib.sha256()
@@ -151,7 +117,7 @@ def pair_bases(model, base, *, allow_mismatch: bool = False) -> list[tuple[Any, 
     flavour (dilated, FFT prior) and recorded weights must agree. A mismatch raises InvalidInputError
     naming both, or with `allow_mismatch` warns and runs. Members that read no bottleneck get None.
     """
-    from ..prediction import input_names
+    from ..models.inference import input_names, needs_bottleneck
 
     heads = _by_fold(model)
     if base is None or not any(needs_bottleneck(input_names(h)) for _, h in heads):
@@ -221,6 +187,7 @@ class BottleneckCache:
         return np.load(path)
 
     def _compute(self, window) -> np.ndarray:
+        from ..models.inference import bottleneck
         from ..prep.windows import window_sequence
 
         return bottleneck(self.base, window_sequence(self.cell, window))

@@ -138,14 +138,14 @@ def _progress_callback(total_epochs: int, enabled: bool):
 
 def _datasets(model, cell, train_chroms, valid_chroms, config: TrainConfig, train_windows=None, valid_windows=None,
               bottlenecks=None):
-    from ..prediction import _window_kind, input_names
+    from ..models.inference import input_names, window_kind
     from ..prep.windows import make_dataset
 
     if is_base(model):
         return tuple(_chunk_dataset(cell, chroms, wins, config, shuffle=role == "train")
                      for role, chroms, wins in (("train", train_chroms, train_windows),
                                                 ("valid", valid_chroms, valid_windows)))
-    kind = "epi" if bottlenecks else _window_kind(model)
+    kind = "epi" if bottlenecks else window_kind(model)
     common = dict(kind=kind, skip_without_tss=config.skip_without_tss, batch_size=config.batch_size,
                   with_adjacency="adjacency" in input_names(model), coverage_targets=is_multitask(model),
                   bottlenecks=bottlenecks)
@@ -240,8 +240,8 @@ def _chunk_dataset(cell, chroms, windows, config: TrainConfig, shuffle: bool = F
 def _frozen_base(model, base, bottleneck_dir, cell):
     """The bottleneck source of a separately trained Seq model (None for other models); the head
     records the base (fold, flavour, weights) so prediction pairs it with that base only."""
-    from .bottlenecks import BottleneckCache, base_record, needs_bottleneck
-    from ..prediction import input_names
+    from ..models.inference import input_names, needs_bottleneck
+    from .bottlenecks import BottleneckCache, base_record
 
     if not needs_bottleneck(input_names(model)):
         return None
@@ -423,7 +423,7 @@ def base_metrics(model, cell, chroms: list[str], config: TrainConfig | None = No
     """A Seq-CNN base on the training chunks of `chroms`: per track the mean Poisson NLL (all bins)
     and the Pearson R of log2(x + 1) of predicted and observed 100 bp coverage."""
     from ..models.losses import poisson_nll
-    from ..prediction import compile_for_inference
+    from ..models.inference import compile_for_inference
 
     data = _chunk_dataset(cell, chroms, None, config or TrainConfig())
     compile_for_inference(model)
