@@ -101,6 +101,18 @@ def is_reads_path(path: str | Path) -> bool:
     return name.endswith(BAM_SUFFIXES + CRAM_SUFFIXES + tuple(s.lower() for s in BED_SUFFIXES))
 
 
+def header_lengths(path: str | Path, reference: str | Path | None = None) -> dict[str, int | None]:
+    """Chromosome lengths from a BAM/CRAM header (read before the file's records, so a file of
+    another build is refused at once); None for a reads BED, which has no header."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(BAM_SUFFIXES):
+        return dict(_BamReader(path).refs)
+    if name.endswith(CRAM_SUFFIXES):
+        return _cram_batches(path, reference)[0]
+    return None
+
+
 @dataclass
 class _Batch:
     """Alignment records as arrays; ops (CIGAR operations) belong to reads via `op_read`."""

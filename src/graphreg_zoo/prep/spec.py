@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
+from .reads import ReadsOptions, is_reads_path
 from .tracks import NAN_POLICIES, NORMALISATIONS, STATS
 
 TRACK_NAMES = ("h3k4me3", "h3k27ac", "dnase")
@@ -30,18 +31,27 @@ GRAPH_FORMATS = ("hicdcplus", "bedpe", "juicer_dump", "cool", "hic", "npz")
 
 @dataclass
 class TrackSpec:
-    """One bigWig/bedGraph track: its path or URL, per-bin statistic and normalisation."""
+    """One track: a bigWig/bedGraph, or reads (BAM, CRAM, reads BED) counted as `bamCoverage` would
+    with the `reads:` options; then the per-bin statistic and normalisation."""
 
     path: str
     stat: str = "sum"
     normalisation: str = "log2"
     clip: float | None = None
     nan: str = "error"
+    reads: ReadsOptions | None = None
 
     def __post_init__(self) -> None:
         _choice("stat", self.stat, STATS)
         _choice("normalisation", self.normalisation, NORMALISATIONS)
         _choice("nan", self.nan, NAN_POLICIES)
+        if self.reads is not None and not is_reads_path(self.path):
+            raise InvalidInputError(f"`reads:` is for BAM, CRAM or reads BED inputs, and {self.path} is none "
+                                    "(by its suffix); remove `reads:` or give the reads file")
+        if self.reads is None and is_reads_path(self.path):
+            self.reads = ReadsOptions()
+        elif isinstance(self.reads, dict):
+            self.reads = _coerce(ReadsOptions, self.reads, "reads", needs_path=False)
 
 
 @dataclass
@@ -171,7 +181,7 @@ class CellSpec:
         return roles
 
 
-def _coerce(kind: type, value: Any, key: str, **defaults: Any) -> Any:
+def _coerce(kind: type, value: Any, key: str, needs_path: bool = True, **defaults: Any) -> Any:
     if isinstance(value, kind):
         return value
     if isinstance(value, (str, Path)):
@@ -182,7 +192,7 @@ def _coerce(kind: type, value: Any, key: str, **defaults: Any) -> Any:
     unknown = set(value) - allowed
     if unknown:
         raise InvalidInputError(f"spec `{key}:` has unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    if "path" not in value:
+    if needs_path and "path" not in value:
         raise InvalidInputError(f"spec `{key}:` needs a `path:`")
     try:
         return kind(**{**defaults, **value})
