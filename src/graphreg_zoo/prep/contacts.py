@@ -21,14 +21,15 @@ from ..errors import InvalidInputError
 from .assembly import check_lengths
 from .contact_matrices import MATRIX_READERS
 from .contact_tables import HICDCPLUS_COLUMNS, TEXT_READERS
+from .pairs import PAIRS_READERS
 from .significance import call_contacts
 
 __all__ = [
     "FORMATS", "build_graphs", "call_contacts", "call_table", "edges_to_graph", "read_contacts", "write_hicdcplus"
 ]
 
-FORMATS = (*TEXT_READERS, *MATRIX_READERS)
-RAW_FORMATS = ("juicer_dump", *MATRIX_READERS)
+FORMATS = (*TEXT_READERS, *MATRIX_READERS, *PAIRS_READERS)
+RAW_FORMATS = ("juicer_dump", *MATRIX_READERS, *PAIRS_READERS)
 Source = Union[str, os.PathLike, Mapping[str, Union[str, os.PathLike]]]
 
 
@@ -56,10 +57,11 @@ def read_contacts(
     """Pixels per chromosome on `resolution` bins, and chromosome lengths the file states (cool/hic)."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown contact format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if fmt in MATRIX_READERS:
+    whole_genome = {**MATRIX_READERS, **PAIRS_READERS}
+    if fmt in whole_genome:
         if isinstance(source, Mapping):
             raise InvalidInputError(f"a {fmt} file holds every chromosome; pass one path, not a mapping")
-        return MATRIX_READERS[fmt](os.fspath(source), chroms, resolution, max_distance)
+        return whole_genome[fmt](os.fspath(source), chroms, resolution, max_distance)
     by_path: dict[Path, list[str]] = defaultdict(list)
     for chrom, path in _paths_by_chrom(source, fmt, chroms).items():
         by_path[path].append(chrom)

@@ -26,7 +26,7 @@ from .reads import ReadsOptions, is_reads_path
 from .tracks import NAN_POLICIES, NORMALISATIONS, STATS
 
 TRACK_NAMES = ("h3k4me3", "h3k27ac", "dnase")
-GRAPH_FORMATS = ("hicdcplus", "bedpe", "juicer_dump", "cool", "hic", "npz")
+GRAPH_FORMATS = ("hicdcplus", "bedpe", "juicer_dump", "cool", "hic", "pairs", "hicpro", "npz")
 
 
 @dataclass
