@@ -1,7 +1,8 @@
 """Reads -> 100 bp track: reads/s of `prep.reads.ReadsTrack` on a generated BAM, against deepTools
-`bamCoverage -p 2` on the same file in the same run (when deepTools is installed), and peak RSS.
+`bamCoverage -p 2` on the same file in the same run (when deepTools is installed), and peak RSS;
+read pairs -> 5 kb pixels: pairs/s of `prep.pairs.read_pairs` on a generated HiC-Pro allValidPairs.
 
-    python benchmarks/reads.py --reads 20000000 --workdir /tmp/reads_bench
+    python benchmarks/reads.py --reads 20000000 --pairs 10000000 --workdir /tmp/reads_bench
 
 The BAM is written once (kept in --workdir) with pysam: paired-end 2x50 reads on a 50 Mb chr1, 10 %
 of them spliced (a 50-5000 bp N), 5 % secondary alignments with MAPQ 3, coordinate-sorted and
@@ -72,10 +73,40 @@ def write_bam(path: Path, n_reads: int, seed: int = 0) -> None:
 
 def time_ours(path: Path) -> tuple[float, float]:
     """Seconds and peak RSS (GB) of counting the BAM into 100 bp bins, in a fresh process."""
-    code = ("import time, resource, sys; from graphreg_zoo.prep.reads import ReadsTrack, ReadsOptions; "
+    # VmHWM, not ru_maxrss: the latter carries the parent's peak (the BAM writer's) across fork + exec
+    code = ("import time, sys; from graphreg_zoo.prep.reads import ReadsTrack, ReadsOptions; "
             "t = time.perf_counter(); ReadsTrack(sys.argv[1], ReadsOptions(normalize='RPGC'), 100, genome='hg38')"
-            ".values('chr1', 50_000_000); print(time.perf_counter() - t, "
-            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6)")
+            ".values('chr1', 50_000_000); hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]; "
+            "print(time.perf_counter() - t, int(hwm[0].split()[1]) / 1e6)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
+    seconds, rss = out.split()
+    return float(seconds), float(rss)
+
+
+def write_valid_pairs(path: Path, n_pairs: int, seed: int = 0) -> None:
+    """HiC-Pro allValidPairs lines on chr1-chr22 (80 % cis, distance ~ 1/d), written in chunks."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as fh:
+        for first in range(0, n_pairs, 1_000_000):
+            n = min(1_000_000, n_pairs - first)
+            c1 = rng.integers(1, 23, n)
+            c2 = np.where(rng.random(n) < 0.8, c1, rng.integers(1, 23, n))
+            p1 = rng.integers(1, 40_000_000, n)
+            p2 = p1 + (np.exp(rng.uniform(np.log(200), np.log(5e6), n))).astype(np.int64)
+            pd.DataFrame({"id": "r", "c1": "chr" + pd.Series(c1).astype(str), "p1": p1, "s1": "+",
+                          "c2": "chr" + pd.Series(c2).astype(str), "p2": p2, "s2": "-", "len": 300,
+                          "f1": "HIC_1", "f2": "HIC_2", "q1": 42, "q2": 42}).to_csv(fh, sep="\t", header=False,
+                                                                                  index=False)
+
+
+def time_pairs(path: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (GB) of binning every chromosome's pairs at 5 kb, in a fresh process."""
+    code = ("import time, sys; from graphreg_zoo.prep.pairs import read_pairs; t = time.perf_counter(); "
+            "read_pairs(sys.argv[1], [f'chr{i}' for i in range(1, 23)], 5000, 2_000_000, 'hicpro'); "
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]; "
+            "print(time.perf_counter() - t, int(hwm[0].split()[1]) / 1e6)")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
     seconds, rss = out.split()
     return float(seconds), float(rss)
@@ -95,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=20_000_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/graphreg_reads_bench"))
+    parser.add_argument("--pairs", type=int, default=0, help="also time N generated allValidPairs lines")
     parser.add_argument("--no-deeptools", action="store_true")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -114,6 +146,13 @@ def main() -> None:
             print("bamCoverage: not installed (pip install deeptools)")
         else:
             print(f"bamCoverage -p 2: {dt:.1f} s, {args.reads / dt / 1e6:.2f} M reads/s ({dt / seconds:.1f}x ours)")
+    if args.pairs:
+        pairs = args.workdir / f"generated_{args.pairs}.allValidPairs"
+        if not pairs.exists():
+            write_valid_pairs(pairs, args.pairs)
+        seconds, rss = time_pairs(pairs)
+        print(f"read_pairs, 22 chromosomes at 5 kb: {seconds:.1f} s, {args.pairs / seconds / 1e6:.2f} M pairs/s, "
+              f"peak RSS {rss:.2f} GB; 200 M pairs: ~{200e6 / args.pairs * seconds / 60:.1f} min")
 
 
 if __name__ == "__main__":
