@@ -32,12 +32,12 @@ REQUIRED = ("name", "genome", "inputs", "contacts")
 STATUSES = ("verified", "3P", "inferred", "GAP")
 TRACKS = ("h3k4me3", "h3k27ac", "dnase")
 READABLE = {
-    "track": ("bigwig", "bedgraph"),
+    "track": ("bigwig", "bedgraph", "bam", "cram", "tagalign", "reads_bed"),
     "genes": ("gtf", "gff3", "bed"),
     "fasta": ("fasta",),
     "chrom_sizes": ("chrom.sizes",),
 }
-TRACK_OPTIONS = ("stat", "normalisation", "clip", "nan")
+TRACK_OPTIONS = ("stat", "normalisation", "clip", "nan", "reads")
 GENE_OPTIONS = ("level", "biotypes", "name_attribute")
 
 
@@ -147,7 +147,7 @@ def cell_spec(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> dict[
                   **_options(entries["genes"], GENE_OPTIONS)},
     }
     if "cage" in entries:
-        spec["cage"] = {"path": local["cage"], **_options(entries["cage"], ("nan",))}
+        spec["cage"] = {"path": local["cage"], **_options(entries["cage"], ("nan", "reads"))}
     for role in ("fasta", "chrom_sizes"):
         if role in entries:
             spec[role] = local[role]
