@@ -205,6 +205,18 @@ def test_truncated_bam_refused(realdata, tmp_path):
             ReadsTrack(tmp_path / name, ReadsOptions(), 100)
 
 
+def test_cram_counts_like_the_bam(realdata, tmp_path):
+    """CRAM goes through pysam (here a reference-free CRAM of the same reads) into the same counting."""
+    pysam = pytest.importorskip("pysam")
+    with pysam.AlignmentFile(str(realdata / BAM)) as src, \
+            pysam.AlignmentFile(str(tmp_path / "rna.cram"), "wc", template=src, format_options=[b"no_ref=1"]) as out:
+        for read in src.fetch(until_eof=True):
+            out.write(read)
+    for options in ({}, {"extend_reads": 183, "min_mapq": 10}):
+        np.testing.assert_array_equal(ours(tmp_path / "rna.cram", "chr9", CHR9, "hg38", **options),
+                                      ours(realdata / BAM, "chr9", CHR9, "hg38", **options))
+
+
 def test_bad_options_refused():
     with pytest.raises(InvalidInputError, match="normalize"):
         ReadsOptions(normalize="RPKM")
@@ -212,3 +224,5 @@ def test_bad_options_refused():
         ReadsOptions(extend_reads=5000)
     with pytest.raises(InvalidInputError, match="min_mapq"):
         ReadsOptions(min_mapq=-1)
+    with pytest.raises(InvalidInputError, match="effective_genome_size.*RPGC"):  # a key that would do nothing is refused
+        ReadsOptions(effective_genome_size=2_700_000_000)

@@ -87,6 +87,9 @@ class ReadsOptions:
         if self.bin_size is not None and (isinstance(self.bin_size, bool) or not isinstance(self.bin_size, int)
                                           or self.bin_size < 1):
             raise InvalidInputError(f"reads `bin_size:` must be a whole number >= 1, got {self.bin_size!r}")
+        if self.effective_genome_size is not None and self.normalize != "RPGC":
+            raise InvalidInputError("reads `effective_genome_size:` is used by `normalize: RPGC` only; remove it or "
+                                    "set `normalize: RPGC`")
         ext = self.extend_reads
         if not isinstance(ext, (bool, int)) or (not isinstance(ext, bool) and not 1 <= ext <= 2000):
             raise InvalidInputError(f"reads `extend_reads:` must be true, false or a length in 1..2000, got {ext!r}")
@@ -637,10 +640,13 @@ def _decode(buf: bytes, offsets: np.ndarray, first_record: int) -> _Batch:
 def _cram_batches(path: Path, reference) -> tuple[dict[str, int], Iterator[_Batch]]:
     import pysam
 
+    quiet = pysam.set_verbosity(0)  # htslib would warn that a CRAM index is missing: one pass needs none
     try:
         handle = pysam.AlignmentFile(str(path), "rc", reference_filename=str(reference) if reference else None)
     except (OSError, ValueError) as exc:
         raise InvalidInputError(f"{path}: not a readable CRAM file: {exc}") from None
+    finally:
+        pysam.set_verbosity(quiet)
     refs = dict(zip(handle.references, handle.lengths))
 
     def batches() -> Iterator[_Batch]:
