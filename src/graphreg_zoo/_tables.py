@@ -13,9 +13,11 @@ from .errors import InvalidInputError
 
 
 def open_text(path: str | os.PathLike) -> TextIO:
-    """Open a text file for reading, gunzipping it on the fly when its name ends in `.gz`."""
-    path = Path(path)
-    return gzip.open(path, "rt") if path.name.lower().endswith(".gz") else open(path)
+    """Open a text file for reading, gunzipping it on the fly when it is gzipped (by its magic bytes, so a
+    gzipped file without `.gz` in its name reads too)."""
+    with open(path, "rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rt") if gzipped else open(path)
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:

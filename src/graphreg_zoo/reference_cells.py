@@ -33,12 +33,12 @@ CELL_DIR = "cells"
 REQUIRED = ("name", "genome", "inputs", "contacts")
 STATUSES = ("verified", "3P", "inferred", "GAP")
 READABLE = {
-    "track": ("bigwig", "bedgraph"),
+    "track": ("bigwig", "bedgraph", "bam", "cram", "tagalign", "reads_bed"),
     "genes": ("gtf", "gff3", "bed"),
     "fasta": ("fasta",),
     "chrom_sizes": ("chrom.sizes",),
 }
-TRACK_OPTIONS = ("stat", "normalisation", "clip", "nan")
+TRACK_OPTIONS = ("stat", "normalisation", "clip", "nan", "reads")
 GENE_OPTIONS = ("level", "biotypes", "name_attribute")
 
 
@@ -94,7 +94,7 @@ def _entries(card: dict[str, Any], assay: str, fasta: bool) -> dict[str, dict[st
 
 def _unreadable(role: str, entry: dict[str, Any]) -> str | None:
     """Why `prepare` cannot read this input as the card gives it (None if it can)."""
-    from .prep.spec import GRAPH_FORMATS
+    from .prep.contacts.formats import GRAPH_FORMATS
 
     fmt = str(entry.get("format", "")).lower()
     readable = GRAPH_FORMATS if role == "graph" else READABLE[_role_kind(role)]
@@ -148,7 +148,7 @@ def cell_spec(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> dict[
                   **_options(entries["genes"], GENE_OPTIONS)},
     }
     if "cage" in entries:
-        spec["cage"] = {"path": local["cage"], **_options(entries["cage"], ("stat", "nan"))}
+        spec["cage"] = {"path": local["cage"], **_options(entries["cage"], ("stat", "nan", "reads"))}
     for role in ("fasta", "chrom_sizes"):
         if role in entries:
             spec[role] = local[role]

@@ -7,14 +7,10 @@ from typing import List
 
 import typer
 
+from ..prep.contacts.formats import RAW_FORMATS
 
-class RawFormat(str, Enum):
-    """Raw-count inputs the caller reads."""
-
-    cool = "cool"
-    mcool = "mcool"
-    hic = "hic"
-    juicer_dump = "juicer_dump"
+#: raw-count inputs the caller reads (the format registry's raw formats)
+RawFormat = Enum("RawFormat", {name: name for name in RAW_FORMATS}, type=str)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,8 +19,8 @@ def register(app: typer.Typer) -> None:
     @app.command("call-contacts")
     def call_contacts_command(
         source: str = typer.Argument(
-            ..., metavar="INPUT", help="Raw contacts: .cool, file.mcool::/resolutions/5000, .hic, or a juicer dump "
-            "(a path template with {chrom} for several chromosomes)."
+            ..., metavar="INPUT", help="Raw contacts: .cool, file.mcool::/resolutions/5000, .hic, a juicer dump "
+            "(a path template with {chrom} for several chromosomes), 4DN .pairs or HiC-Pro allValidPairs."
         ),
         out: Path = typer.Option(..., "--out", "-o", help="Output HiCDCPlus-style table (TSV with header)."),
         fmt: RawFormat = typer.Option(..., "--format", "-f", help="Input format."),

@@ -5,6 +5,7 @@ any binning starts, and the file is written atomically: a failed run leaves no o
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -152,17 +153,28 @@ class _Job:
             track.close()
 
     def _open_track(self, role: str) -> tuple[TrackFile, dict[str, str]]:
-        track = TrackFile(self.paths[role])
-        where = f"{role} ({track.path})"
-        mapping = assembly.match_chroms(track.chroms, self.chroms, where)
-        assembly.require_chroms(mapping, self.chroms, where)
-        lengths = {k: v for k, v in track.chroms.items() if v is not None}
-        assembly.check_lengths(lengths, mapping, self.sizes, self.spec.genome, where)
+        spec = self.spec.cage if role == "cage" else self.spec.tracks[role.split(".")[1]]
+        if spec.reads is not None:
+            from .reads import header_lengths
+
+            where = f"{role} ({self.paths[role]})"
+            sizes = _reads_call(role, header_lengths, self.paths[role], self.paths.get("fasta"))
+            if sizes is not None:  # a BAM/CRAM header: check the build before reading every record
+                self._check_chroms(sizes, where)
+        track = self._open_reads(role, spec) if spec.reads is not None else TrackFile(self.paths[role])
+        mapping = self._check_chroms(track.chroms, f"{role} ({track.path})")
+        if spec.reads is not None:
+            for chrom, name in mapping.items():
+                track.check_extent(name, self.sizes[chrom])
         return track, mapping
 
     def _file_bin(self, role: str, spec: TrackSpec, track: TrackFile, mapping: dict[str, str], size: int) -> int:
-        """The file's bin width (1: per-base); warn when a per-bin file is read with `sum`."""
-        width = file_bin_size(track, {mapping[c]: self.sizes[c] for c in self.chroms})
+        """The file's bin width (1: per-base; reads: the bin they are counted in); warn when a per-bin
+        track is read with `sum`."""
+        if spec.reads is not None:
+            width = track.bin_size
+        else:
+            width = file_bin_size(track, {mapping[c]: self.sizes[c] for c in self.chroms})
         if width > 1 and spec.stat == "sum":
             warnings.warn(
                 f"{role} ({track.path}) holds one value per {width} bp bin (every interval starts and ends on a "
@@ -171,6 +183,24 @@ class _Job:
                 f"(UPSTREAM §4.1). Set `stat: max` under `{role}:` unless the file holds per-base counts.",
                 ContractWarning, stacklevel=2)
         return width
+
+    def _check_chroms(self, chroms: dict[str, int | None], where: str) -> dict[str, str]:
+        """Map a file's chromosome names onto the spec's, all present and of the spec genome's lengths."""
+        mapping = assembly.match_chroms(chroms, self.chroms, where)
+        assembly.require_chroms(mapping, self.chroms, where)
+        lengths = {k: v for k, v in chroms.items() if v is not None}
+        assembly.check_lengths(lengths, mapping, self.sizes, self.spec.genome, where)
+        return mapping
+
+    def _open_reads(self, role: str, spec: TrackSpec):
+        """Reads counted like `bamCoverage` at the role's bin (100 bp tracks, 5 kb CAGE) unless `bin_size:`."""
+        from .reads import ReadsTrack
+
+        options = spec.reads
+        if options.blacklist and not Path(options.blacklist).is_absolute():
+            options = dataclasses.replace(options, blacklist=str(self.spec.base_dir / options.blacklist))
+        return _reads_call(role, ReadsTrack, self.paths[role], options, NODE_BIN if role == "cage" else TRACK_BIN,
+                           genome=self.build, reference=self.paths.get("fasta"))
 
     def _read_genes(self) -> dict[str, Any]:
         g = self.spec.genes
@@ -268,7 +298,7 @@ class _Job:
     def _attrs(self, h5, ref_max: dict[str, float | None]) -> dict[str, Any]:
         spec = self.spec
         tracks = {n: {**_asdict(spec.tracks[n]), "path": str(self.paths[f"tracks.{n}"]), "reference_max": ref_max[n],
-                      "file_bin_bp": self.file_bins[n]}
+                      "file_bin_bp": self.file_bins[n], **_counted(self.tracks[n][0])}
                   for n in EPI_TRACKS}
         provenance = {role: {"path": str(self.paths[role]),
                              "files": {str(f): {"sha256": sha256_file(f), "bytes": f.stat().st_size} for f in files}}
@@ -288,7 +318,8 @@ class _Job:
             "tracks": json.dumps(tracks),
             "track_quantiles": json.dumps(_quantiles(h5, self.chroms)),
             "cage": json.dumps(None if spec.cage is None else {**_asdict(spec.cage), "bin_size": NODE_BIN,
-                                                                "file_bin_bp": self.file_bins["cage"]}),
+                                                                "file_bin_bp": self.file_bins["cage"],
+                                                                **_counted(self.cage[0])}),
             "graph": json.dumps(_asdict(spec.graph)),
             "genes": json.dumps(_asdict(spec.genes)),
             "fasta": str(fasta) if fasta else "",
@@ -298,6 +329,19 @@ class _Job:
             "created_by": f"graphreg_zoo {__version__}",
             "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
+
+
+def _reads_call(role: str, func, *args, **kwargs):
+    """Call a reads function, naming the spec role in its errors."""
+    try:
+        return func(*args, **kwargs)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{role}: {exc}") from None
+
+
+def _counted(track) -> dict[str, Any]:
+    """For a reads input: what was counted (totals, fragment length, the factor applied)."""
+    return {"reads_counted": track.provenance()} if hasattr(track, "provenance") else {}
 
 
 def _asdict(obj) -> dict[str, Any]:

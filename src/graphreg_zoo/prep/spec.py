@@ -23,13 +23,13 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..geometry import EPI_TRACKS
+from .contacts.formats import GRAPH_FORMATS, RAW_FORMATS
+from .reads import ReadsOptions, is_reads_path
 from .tracks import NAN_POLICIES, NORMALISATIONS, STATS
 
-GRAPH_FORMATS = ("hicdcplus", "bedpe", "juicer_dump", "cool", "mcool", "hic", "npz")
-RAW_GRAPH_FORMATS = ("juicer_dump", "cool", "mcool", "hic")
 _GRAPH_SETTING_USE = {
     "fdr": "filters HiCDCPlus q-values, or the built-in caller's (`call: true` on raw counts)",
-    "call": "runs the built-in caller on raw counts (juicer_dump, cool, mcool, hic)",
+    "call": f"runs the built-in caller on raw counts ({', '.join(RAW_FORMATS)})",
     "min_count": "keeps raw-count pixels (without `call: true`) or bedpe loops with at least that many contacts",
     "resolution": "bins contact files; an npz graph is already 5 kb nodes",
 }
@@ -37,7 +37,7 @@ _GRAPH_SETTING_USE = {
 
 def graph_settings_used(fmt: str, call: bool) -> set[str]:
     """The graph settings that act on format `fmt`: any other one given is refused, never ignored."""
-    raw = fmt in RAW_GRAPH_FORMATS
+    raw = fmt in RAW_FORMATS
     used = {"format", "path", "max_distance_bp"}
     if fmt != "npz":
         used.add("resolution")
@@ -52,18 +52,27 @@ def graph_settings_used(fmt: str, call: bool) -> set[str]:
 
 @dataclass
 class TrackSpec:
-    """One bigWig/bedGraph track: its path or URL, per-bin statistic and normalisation."""
+    """One track: a bigWig/bedGraph, or reads (BAM, CRAM, reads BED) counted as `bamCoverage` would
+    with the `reads:` options; then the per-bin statistic and normalisation."""
 
     path: str
     stat: str = "sum"
     normalisation: str = "log2"
     clip: float | None = None
     nan: str = "error"
+    reads: ReadsOptions | None = None
 
     def __post_init__(self) -> None:
         _choice("stat", self.stat, STATS)
         _choice("normalisation", self.normalisation, NORMALISATIONS)
         _choice("nan", self.nan, NAN_POLICIES)
+        if self.reads is not None and not is_reads_path(self.path):
+            raise InvalidInputError(f"`reads:` is for BAM, CRAM or reads BED inputs, and {self.path} is none "
+                                    "(by its suffix); remove `reads:` or give the reads file")
+        if self.reads is None and is_reads_path(self.path):
+            self.reads = ReadsOptions()
+        elif isinstance(self.reads, dict):
+            self.reads = _coerce(ReadsOptions, self.reads, "reads", needs_path=False)
 
 
 @dataclass
@@ -208,7 +217,7 @@ class CellSpec:
         return roles
 
 
-def _coerce(kind: type, value: Any, key: str, **defaults: Any) -> Any:
+def _coerce(kind: type, value: Any, key: str, needs_path: bool = True, **defaults: Any) -> Any:
     if isinstance(value, kind):
         return value
     if isinstance(value, (str, Path)):
@@ -219,7 +228,7 @@ def _coerce(kind: type, value: Any, key: str, **defaults: Any) -> Any:
     unknown = set(value) - allowed
     if unknown:
         raise InvalidInputError(f"spec `{key}:` has unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    if "path" not in value:
+    if needs_path and "path" not in value:
         raise InvalidInputError(f"spec `{key}:` needs a `path:`")
     try:
         made = kind(**{**defaults, **value})

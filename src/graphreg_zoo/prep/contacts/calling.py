@@ -19,17 +19,20 @@ import scipy.sparse as sp
 from ..._atomic import atomic_path
 from ...errors import InvalidInputError
 from ..assembly import check_extent, check_lengths
+from .formats import FORMATS as CONTACT_FORMATS
+from .formats import RAW_FORMATS
 from .matrices import MATRIX_READERS
+from .pairs import PAIRS_READERS
 from .tables import BEDPE_COUNT_NAMES, HICDCPLUS_COLUMNS, TEXT_READERS
 from .significance import call_contacts
 from ..spec import GraphSpec
 
 __all__ = [
-    "FORMATS", "build_graphs", "call_contacts", "call_table", "edges_to_graph", "read_contacts", "write_hicdcplus"
+    "READERS", "build_graphs", "call_contacts", "call_table", "edges_to_graph", "read_contacts", "write_hicdcplus"
 ]
 
-FORMATS = (*TEXT_READERS, *MATRIX_READERS)
-RAW_FORMATS = ("juicer_dump", *MATRIX_READERS)
+#: the formats read as contacts (npz is already a graph): format -> reader
+READERS = {**TEXT_READERS, **MATRIX_READERS, **PAIRS_READERS}
 Source = Union[str, os.PathLike, Mapping[str, Union[str, os.PathLike]]]
 
 
@@ -55,18 +58,18 @@ def read_contacts(
     source: Source, fmt: str, chroms: list[str], *, resolution: int = 5000, max_distance: int = 2_000_000
 ) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """Pixels per chromosome on `resolution` bins, and chromosome lengths the file states (cool/hic)."""
-    if fmt not in FORMATS:
-        raise InvalidInputError(f"unknown contact format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt not in READERS:
+        raise InvalidInputError(f"unknown contact format {fmt!r}; choose one of {', '.join(READERS)}")
     if max_distance < resolution:
         raise InvalidInputError(
             f"the resolution ({resolution:,} bp) exceeds the maximum distance ({max_distance:,} bp): no two bins are "
             "within reach, so there is nothing to keep. Use a resolution of at most the maximum distance (GraphReg's "
             "graph is 5,000 bp)"
         )
-    if fmt in MATRIX_READERS:
+    if CONTACT_FORMATS[fmt].whole_genome:
         if isinstance(source, Mapping):
             raise InvalidInputError(f"a {fmt} file holds every chromosome; pass one path, not a mapping")
-        return MATRIX_READERS[fmt](os.fspath(source), chroms, resolution, max_distance)
+        return READERS[fmt](os.fspath(source), chroms, resolution, max_distance)
     by_path: dict[Path, list[str]] = defaultdict(list)
     for chrom, path in _paths_by_chrom(source, fmt, chroms).items():
         by_path[path].append(chrom)
@@ -141,7 +144,7 @@ def build_graphs(
     Args:
         source: a file (`file.mcool::/resolutions/5000` for cooler), a path template with `{chrom}`,
             or a {chrom: path} mapping (per-chromosome HiCDCPlus tables or juicer dumps).
-        fmt: one of FORMATS.
+        fmt: one of READERS (formats.FORMATS less npz).
         chrom_sizes: chromosome lengths (bp) keyed by the names in `chroms`.
         chroms: chromosomes to build; file names are matched through `assembly.normalize_chrom`.
         fdr: q-value threshold (`q <= fdr`) for HiCDCPlus tables and the built-in caller.
@@ -157,7 +160,7 @@ def build_graphs(
     missing = [c for c in chroms if c not in chrom_sizes]
     if missing:
         raise InvalidInputError(f"chrom_sizes lacks {', '.join(missing)}; give the length of every chromosome")
-    if fmt in FORMATS:  # refuse a setting this format would ignore
+    if fmt in READERS:  # refuse a setting this format would ignore
         GraphSpec(format=fmt, path="", call=call, min_count=min_count)
     pixels, file_sizes = read_contacts(source, fmt, chroms, resolution=resolution, max_distance=max_distance)
     check_lengths(file_sizes, {c: c for c in file_sizes}, chrom_sizes, "the given chrom_sizes", f"{source}")
