@@ -93,3 +93,18 @@ def test_call_table_uses_file_lengths_for_cool(realdata):
     table = call_table(realdata / "hg38_K562_chr22" / "hic" / "K562_chr22_5kb_raw.DERIVED.cool", "cool", ["chr22"],
                        fdr=0.01)
     assert len(table) > 0 and table.endJ.max() <= 50_818_468 and (table.D == table.startJ - table.startI).all()
+
+
+def test_benjamini_hochberg_keeps_untested_nan_and_matches_the_definition():
+    """One BH for the caller and the knockout tests: NaN p-values stay NaN and are not counted as tests."""
+    from graphreg_zoo.prep.contacts.significance import benjamini_hochberg
+
+    p = np.array([0.01, np.nan, 0.04, 0.03, 0.5])
+    finite = p[np.isfinite(p)]
+    m = len(finite)
+    expected = [min(1.0, min(finite[j] * m / (np.sum(finite <= finite[j])) for j in range(m) if finite[j] >= v))
+                for v in finite]
+    q = benjamini_hochberg(p)
+    assert np.isnan(q[1])
+    np.testing.assert_allclose(q[np.isfinite(p)], expected)
+    np.testing.assert_allclose(benjamini_hochberg(p, n_tests=8)[0], 0.01 * 8)

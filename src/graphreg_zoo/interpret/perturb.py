@@ -20,7 +20,6 @@ activity those sites confer, not the sequence change itself.
 from __future__ import annotations
 
 import difflib
-import gzip
 import os
 from pathlib import Path
 from typing import Sequence
@@ -28,8 +27,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .._tables import open_text
 from ..errors import InvalidInputError
 from ..geometry import CHUNK_BP, NODE_BIN, WINDOW_BP, WINDOW_NODES
+from ..prep.contacts.significance import benjamini_hochberg
 from ..prep.windows import Window, windows
 from ._windows import Edit, Member, WindowRun, locate, members, resolve_inputs
 
@@ -152,20 +153,7 @@ def _replicate_test(per_member: np.ndarray) -> dict[str, np.ndarray]:
         t, p = stats.ttest_1samp(per_member, 0.0, axis=0)
     flat = np.all(per_member == 0, axis=0)
     t, p = np.where(flat, 0.0, t), np.where(flat, 1.0, p)
-    return {"t": t, "pvalue": p, "padj": _benjamini_hochberg(p)}
-
-
-def _benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    values = p[ok]
-    order = np.argsort(values)
-    ranked = values[order] * len(values) / np.arange(1, len(values) + 1)
-    adjusted = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
-    filled = np.empty_like(values)
-    filled[order] = adjusted
-    out[ok] = filled
-    return out
+    return {"t": t, "pvalue": p, "padj": benjamini_hochberg(p)}
 
 
 def window_hits(hits: pd.DataFrame, window: Window) -> np.ndarray:
@@ -349,9 +337,8 @@ def read_vcf(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"VCF {path} does not exist")
-    opener = gzip.open if path.suffix == ".gz" else open
     rows, skipped = [], 0
-    with opener(path, "rt") as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if line.startswith("#") or not line.strip():
                 continue

@@ -103,15 +103,23 @@ def call_contacts(
 
 
 def benjamini_hochberg(pvalue: np.ndarray, n_tests: int | None = None) -> np.ndarray:
-    """BH q-values of `pvalue`, as if `n_tests - len(pvalue)` further tests had p = 1."""
-    m = len(pvalue) if n_tests is None else n_tests
-    if m < len(pvalue):
+    """BH q-values of `pvalue`, as if `n_tests - (finite p-values)` further tests had p = 1.
+
+    A NaN p-value (a test that could not be run) keeps a NaN q-value and does not count as a test.
+    """
+    pvalue = np.asarray(pvalue, dtype=float)
+    finite = np.isfinite(pvalue)
+    values = pvalue[finite]
+    m = len(values) if n_tests is None else n_tests
+    if m < len(values):
         raise ValueError("n_tests must be at least the number of p-values")
-    order = np.argsort(pvalue, kind="stable")
-    ranked = pvalue[order] * m / np.arange(1, len(pvalue) + 1)
+    order = np.argsort(values, kind="stable")
+    ranked = values[order] * m / np.arange(1, len(values) + 1)
     q = np.empty_like(ranked)
     q[order] = np.minimum.accumulate(ranked[::-1])[::-1]
-    return np.minimum(q, 1.0)
+    out = np.full(pvalue.shape, np.nan)
+    out[finite] = np.minimum(q, 1.0)
+    return out
 
 
 def _valid_bins(b1: np.ndarray, b2: np.ndarray, y: np.ndarray, n_bins: int, min_coverage: float) -> np.ndarray:
