@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidInputError
+from .zoo.ensemble import first_member, members
 
 FIELDS = ("genome", "track_stat", "track_transform", "track_scaling", "cage_stat", "cage_scale")
 CONFIDENCE = ("recorded", "documented", "inferred", "unknown")
@@ -277,7 +278,7 @@ def apply_to_spec(spec, contract: dict, name: str):
 
 def of_model(model) -> dict[str, dict[str, Any]]:
     """A model's contract: its data_spec's, else its fold ensemble card's, else only its recorded genome."""
-    first = next(iter(model.models.values())) if hasattr(model, "models") else model
+    first = first_member(model)
     spec = dict(getattr(first, "data_spec", {}) or {})
     contract = spec.get("contract") or (getattr(model, "card", None) or {}).get("input_contract")
     if contract:
@@ -292,13 +293,13 @@ def of_model(model) -> dict[str, dict[str, Any]]:
 
 def reads_tracks(model) -> bool:
     """Whether the model reads the epigenome tracks (Epi models) rather than DNA."""
-    first = next(iter(model.models.values())) if hasattr(model, "models") else model
+    first = first_member(model)
     return (getattr(first, "data_spec", None) or {}).get("kind", "epigenome") == "epigenome"
 
 
 def set_on_model(model, contract: dict) -> None:
     """Record `contract` in the data_spec of a model (every member of a fold ensemble), so presets keep it."""
-    for member in (model.models.values() if hasattr(model, "models") else [model]):
+    for member in members(model):
         member.data_spec["contract"] = contract
         if value(contract, "genome"):
             member.data_spec["genome"] = value(contract, "genome")

@@ -25,6 +25,7 @@ from ._atomic import atomic_path
 from .errors import ContractWarning, InvalidInputError
 from .models.inference import forward_cage, input_names, window_kind
 from .prep.windows import NODE_BIN, Window, windows
+from .zoo.ensemble import FoldEnsemble, first_member
 
 Transform = Callable[[dict, Window], dict]
 TABLE_COLUMNS = ["chrom", "bin_start", "tss", "genes", "n_tss", "n_contact", "prediction", "cage", "model", "fold",
@@ -44,18 +45,11 @@ class ChromPrediction:
     role: str = "unknown"  # the chromosome's role for the model(s) that predicted it (zoo.folds.ROLES)
 
 
-def _first_model(model):
-    """The model itself, or the first member of a fold ensemble."""
-    return next(iter(model.models.values())) if hasattr(model, "models") else model
-
-
 def _routed(model, chrom: str) -> tuple[list[Any], str]:
     """The models that predict `chrom` and the fold label written in the table."""
-    if hasattr(model, "fold_for"):
-        fold = model.fold_for(chrom)
-        if fold is not None:
-            return [model.models[fold]], f"fold{fold}"
-        return [m for _, m in sorted(model.models.items())], "mean_of_folds"
+    if isinstance(model, FoldEnsemble):
+        chosen, label = model.members_for(chrom)
+        return list(chosen.values()), label
     return [model], getattr(model, "name", "model")
 
 
@@ -64,7 +58,7 @@ def _role(model, chrom: str) -> str:
     or from the split recorded on a single model's card ('unknown' without one)."""
     from .zoo.folds import recorded_split, split_role
 
-    if hasattr(model, "role_for"):
+    if isinstance(model, FoldEnsemble):
         return model.role_for(chrom)
     return split_role(recorded_split(dict(getattr(model, "card", None) or {})), chrom)
 
@@ -77,7 +71,7 @@ def _model_label(model) -> str:
 
 def _fold_label(model, routed: str) -> str:
     """The fold column: `_routed`'s label for an ensemble; a single model's card fold, or 'none'."""
-    if hasattr(model, "fold_for"):
+    if isinstance(model, FoldEnsemble):
         return routed
     fold = (getattr(model, "card", None) or {}).get("fold")
     return f"fold{fold}" if fold is not None else "none"
@@ -100,8 +94,8 @@ def predict_chromosome(
 ) -> ChromPrediction:
     """Predict every node of one chromosome (stitched middles of its windows)."""
     from .models.inference import model_inputs
-    from .training.bottlenecks import pair_bases
     from .prep.windows import window_arrays
+    from .training.bottlenecks import pair_bases
 
     members, fold = _routed(model, chrom)
     bases = _bases_for(members, pair_bases(model, base, allow_mismatch=allow_base_mismatch))
@@ -169,8 +163,8 @@ def predict_nodes(
 
     model, cell = as_model(model), as_cell(cell)
     base = as_model(base) if base is not None else None
-    if needs_bottleneck(input_names(_first_model(model))) and base is None:
-        raise InvalidInputError(f"{_first_model(model).name} reads a Seq-CNN base bottleneck: pass base= (--base) the "
+    if needs_bottleneck(input_names(first_member(model))) and base is None:
+        raise InvalidInputError(f"{first_member(model).name} reads a Seq-CNN base bottleneck: pass base= (--base) the "
                                 "Seq-CNN base it was trained on (same fold).")
     chroms = cell_chroms(cell, chroms)
     for message in check_compatibility(model, cell, strict=strict):
@@ -253,12 +247,12 @@ def _track_quantiles(source: dict) -> dict:
 
 
 def _model_spec(model) -> dict:
-    first = _first_model(model)
+    first = first_member(model)
     return dict(getattr(first, "data_spec", {}) or {})
 
 
 def _model_name(model) -> str:
-    return getattr(model, "name", None) or getattr(_first_model(model), "name", "the model")
+    return getattr(model, "name", None) or getattr(first_member(model), "name", "the model")
 
 
 def contract_report(model, cell):

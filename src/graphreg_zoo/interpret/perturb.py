@@ -32,6 +32,7 @@ from ..errors import InvalidInputError
 from ..geometry import CHUNK_BP, NODE_BIN, WINDOW_BP, WINDOW_NODES
 from ..prep.contacts.significance import benjamini_hochberg
 from ..prep.windows import Window, windows
+from ..zoo.ensemble import FoldEnsemble
 from ._windows import Edit, Member, WindowRun, locate, members, resolve_inputs
 
 MODES = ("zero", "shuffle", "n", "marks")
@@ -139,7 +140,7 @@ def knockout(
 
 
 def _member_labels(model, group: list[Member]) -> list[str]:
-    if hasattr(model, "models") and hasattr(model, "folds"):
+    if isinstance(model, FoldEnsemble):
         return [f"fold{k}" for k in sorted(model.models)]
     names = [m.model.name for m in group]
     return names if len(set(names)) == len(names) else [f"model{i + 1}" for i in range(len(group))]

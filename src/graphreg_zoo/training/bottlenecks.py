@@ -17,6 +17,8 @@ import numpy as np
 
 from .._atomic import atomic_path
 from ..errors import InvalidInputError
+from ..zoo.ensemble import FoldEnsemble
+
 
 def weights_fingerprint(model) -> str:
     """A short sha256 of a model's weights (names a cache so another base never reuses it)."""
@@ -56,7 +58,7 @@ def _fold_of(model) -> int | None:
 def _by_fold(model) -> list[tuple[int | None, Any]]:
     """(fold, model) of each member: a FoldEnsemble's folds (sorted), a list's items, or the model itself;
     a lone model's fold is the one it records (`_fold_of`; None if it records none)."""
-    if hasattr(model, "models") and hasattr(model, "folds"):
+    if isinstance(model, FoldEnsemble):
         return sorted(model.models.items())
     items = list(model) if isinstance(model, (list, tuple)) else [model]
     return [(_fold_of(m), m) for m in items]
@@ -70,7 +72,7 @@ def _requirement(model, head) -> dict[str, Any]:
 
 
 def _label(container, fold: int | None, model) -> str:
-    name = getattr(container, "name", "") if hasattr(container, "models") else ""
+    name = getattr(container, "name", "") if isinstance(container, FoldEnsemble) else ""
     name = name or getattr(model, "name", "model")
     return f"{name}@fold{fold}" if fold is not None else f"{name} (fold not recorded)"
 

@@ -39,6 +39,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import InvalidInputError, TrainingDivergedError
+from ..zoo.ensemble import FoldEnsemble
 from .objectives import is_base, is_multitask, objective
 
 
@@ -248,7 +249,7 @@ def _frozen_base(model, base, bottleneck_dir, cell):
     if base is None:
         raise InvalidInputError(f"{model.name} trains on the bottleneck of a frozen Seq-CNN base: pass base= "
                                 "(--base) a trained Seq-CNN base of the same fold")
-    if hasattr(base, "models") or not is_base(base):
+    if isinstance(base, FoldEnsemble) or not is_base(base):
         raise InvalidInputError(f"base= must be one Seq-CNN base model (one fold), not {getattr(base, 'name', base)!r}")
     model.data_spec["base"] = base_record(base)
     return BottleneckCache(base, cell, bottleneck_dir)
@@ -386,7 +387,7 @@ def _resolve_base(base, fold: int | None, recipe: dict):
     from ..zoo.load import as_model
 
     base = as_model(base)
-    if hasattr(base, "models"):
+    if isinstance(base, FoldEnsemble):
         if fold not in base.models:
             raise InvalidInputError(f"the base ensemble has folds {sorted(base.models)}; this run needs fold {fold}")
         base = base.models[fold]
@@ -422,8 +423,8 @@ def held_out_metrics(model, cell, split: dict[str, list[str]], base=None, config
 def base_metrics(model, cell, chroms: list[str], config: TrainConfig | None = None) -> dict[str, dict[str, float]]:
     """A Seq-CNN base on the training chunks of `chroms`: per track the mean Poisson NLL (all bins)
     and the Pearson R of log2(x + 1) of predicted and observed 100 bp coverage."""
-    from ..models.losses import poisson_nll
     from ..models.inference import compile_for_inference
+    from ..models.losses import poisson_nll
 
     data = _chunk_dataset(cell, chroms, None, config or TrainConfig())
     compile_for_inference(model)

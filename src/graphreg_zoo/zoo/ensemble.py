@@ -56,6 +56,15 @@ class FoldEnsemble:
         number = chromosome_number(chrom)
         return "training" if number is not None and number <= AUTOSOMES[self.organism] else "unseen"
 
+    def members_for(self, chrom: str | int) -> tuple[dict[int, Callable[..., Any]], str]:
+        """The members that predict `chrom` (fold -> model) and the fold label of their rows: the fold that
+        held it out (`foldN`), or every fold where none did (`mean_of_folds`). Prediction, training and
+        interpretation all route through here."""
+        fold = self.fold_for(chrom)
+        if fold is not None:
+            return {fold: self.models[fold]}, f"fold{fold}"
+        return dict(sorted(self.models.items())), "mean_of_folds"
+
     def model_for(self, chrom: str | int) -> Callable[..., Any] | None:
         """The model of the fold that held `chrom` out, or None where every fold trained on it."""
         fold = self.fold_for(chrom)
@@ -63,11 +72,18 @@ class FoldEnsemble:
 
     def predict_window(self, inputs: Any, chrom: str | int) -> Any:
         """Outputs for one window on `chrom`: the held-out fold's, or the mean over all folds."""
-        model = self.model_for(chrom)
-        if model is not None:
-            return _to_numpy(model(inputs, training=False))
-        outputs = [_to_numpy(m(inputs, training=False)) for _, m in sorted(self.models.items())]
-        return _mean(outputs)
+        members, _ = self.members_for(chrom)
+        return _mean([_to_numpy(m(inputs, training=False)) for m in members.values()])
+
+
+def members(model: Any) -> list[Any]:
+    """Every member of a fold ensemble (by fold), or the model itself."""
+    return [m for _, m in sorted(model.models.items())] if isinstance(model, FoldEnsemble) else [model]
+
+
+def first_member(model: Any) -> Any:
+    """A fold ensemble's first member, or the model itself: what a family-wide property is read from."""
+    return members(model)[0]
 
 
 def _to_numpy(outputs: Any) -> Any:
@@ -79,6 +95,8 @@ def _to_numpy(outputs: Any) -> Any:
 
 
 def _mean(outputs: list[Any]) -> Any:
+    if len(outputs) == 1:
+        return outputs[0]
     first = outputs[0]
     if isinstance(first, Mapping):
         return {k: _mean([o[k] for o in outputs]) for k in first}
