@@ -6,25 +6,26 @@ from pathlib import Path
 import typer
 
 
+def demo_command(
+    out: Path = typer.Option(Path("graphreg_zoo_demo"), "--out", "-o", help="Output directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Simulate -> prepare -> predict -> attribution -> motif knockout -> plots, offline, in about a minute."""
+    import json
+    import time
+
+    from ..simulation.demo import run_demo, summary_dict
+
+    start = time.perf_counter()
+    summary = run_demo(out, progress=not quiet)
+    (out / "summary.json").write_text(json.dumps(summary_dict(summary), indent=2) + "\n")
+    for line in summary.lines():
+        typer.echo(line)
+    typer.echo(f"Outputs in {out.resolve()} ({time.perf_counter() - start:.0f} s):")
+    for name, path in summary.files.items():
+        typer.echo(f"  {name:18} {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add `demo` to `app`."""
-
-    @app.command("demo")
-    def demo_command(
-        out: Path = typer.Option(Path("graphreg_zoo_demo"), "--out", "-o", help="Output directory."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-    ) -> None:
-        """Simulate -> prepare -> predict -> attribution -> motif knockout -> plots, offline, in about a minute."""
-        import json
-        import time
-
-        from ..simulation.demo import run_demo, summary_dict
-
-        start = time.perf_counter()
-        summary = run_demo(out, progress=not quiet)
-        (out / "summary.json").write_text(json.dumps(summary_dict(summary), indent=2) + "\n")
-        for line in summary.lines():
-            typer.echo(line)
-        typer.echo(f"Outputs in {out.resolve()} ({time.perf_counter() - start:.0f} s):")
-        for name, path in summary.files.items():
-            typer.echo(f"  {name:18} {path}")
+    app.command("demo")(demo_command)

@@ -47,68 +47,69 @@ def _output_dir(out: Path) -> Iterator[Path]:
         raise
 
 
+def predict_command(
+    model: str = typer.Option(..., "--model", "-m", help="Zoo name, preset directory or upstream .h5."),
+    cell: str = typer.Option(
+        ..., "--cell", "-c", help="CellData .h5, cell spec .yaml or reference cell name (K562, ...)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
+    chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to predict (default: all)."),
+    fmt: str = typer.Option("csv", "--format", help="Gene table format: csv or parquet."),
+    bigwig: bool = typer.Option(False, "--bigwig", help="Also write a 5 kb prediction bigWig."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+    base: Optional[str] = typer.Option(
+        None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separately trained Seq model."
+    ),
+    allow_base_mismatch: bool = typer.Option(
+        False, "--allow-base-mismatch", help="Run a --base whose fold or flavour does not match the model's."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Refuse (exit 4) a cell not prepared as the model's input contract says."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    include: str = typer.Option("", "--include", help=INCLUDE_HELP),
+) -> None:
+    """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate its held-out rows (report + plots).
+
+    The gene table keeps every row, with the role of its chromosome for the model that predicted it.
+    """
+    import warnings
+
+    from ..evaluation.evaluator import evaluate
+    from ..evaluation.metrics import scored_roles
+    from ..prediction import contract_report, gene_table, predict_nodes, write_bigwig, write_table
+    from ..prep.cell import CellData
+    from ..zoo.load import load
+
+    scored_roles(include)  # a bad --include is refused before any work
+    with _output_dir(out):
+        data = CellData(_cell_file(cell, out))
+        loaded = load(model)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = predict_nodes(loaded, data, chrom, batch_size=batch_size, progress=not quiet,
+                                    base=load(base) if base else None, strict=strict,
+                                    allow_base_mismatch=allow_base_mismatch)
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+    for note in contract_report(loaded, data).unchecked:
+        typer.echo(f"not checked (unknown): {note}", err=True)
+    import pandas as pd
+
+    table = pd.concat([gene_table(data, r) for r in results], ignore_index=True)
+    written = [write_table(table, out / f"predictions.{fmt}", fmt)]
+    if bigwig:
+        written.append(write_bigwig(results, out / "predictions.bw", data.chrom_sizes))
+    if table["cage"].notna().any():
+        report = evaluate(table, include=include, out_dir=out / "evaluation")
+        typer.echo(report.scope())
+        typer.echo(report.pooled().to_string(index=False))
+        written.append(out / "evaluation")
+    typer.echo(f"{len(table)} TSS bins predicted on {len(results)} chromosome(s).")
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add `predict` to `app`."""
-
-    @app.command("predict")
-    def predict_command(
-        model: str = typer.Option(..., "--model", "-m", help="Zoo name, preset directory or upstream .h5."),
-        cell: str = typer.Option(
-            ..., "--cell", "-c", help="CellData .h5, cell spec .yaml or reference cell name (K562, ...)."
-        ),
-        out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
-        chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to predict (default: all)."),
-        fmt: str = typer.Option("csv", "--format", help="Gene table format: csv or parquet."),
-        bigwig: bool = typer.Option(False, "--bigwig", help="Also write a 5 kb prediction bigWig."),
-        batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
-        base: Optional[str] = typer.Option(
-            None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separately trained Seq model."
-        ),
-        allow_base_mismatch: bool = typer.Option(
-            False, "--allow-base-mismatch", help="Run a --base whose fold or flavour does not match the model's."
-        ),
-        strict: bool = typer.Option(
-            False, "--strict", help="Refuse (exit 4) a cell not prepared as the model's input contract says."
-        ),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-        include: str = typer.Option("", "--include", help=INCLUDE_HELP),
-    ) -> None:
-        """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate its held-out rows (report + plots).
-
-        The gene table keeps every row, with the role of its chromosome for the model that predicted it.
-        """
-        import warnings
-
-        from ..evaluation.evaluator import evaluate
-        from ..evaluation.metrics import scored_roles
-        from ..prediction import contract_report, gene_table, predict_nodes, write_bigwig, write_table
-        from ..prep.cell import CellData
-        from ..zoo.load import load
-
-        scored_roles(include)  # a bad --include is refused before any work
-        with _output_dir(out):
-            data = CellData(_cell_file(cell, out))
-            loaded = load(model)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                results = predict_nodes(loaded, data, chrom, batch_size=batch_size, progress=not quiet,
-                                        base=load(base) if base else None, strict=strict,
-                                        allow_base_mismatch=allow_base_mismatch)
-        for w in caught:
-            typer.echo(f"warning: {w.message}", err=True)
-        for note in contract_report(loaded, data).unchecked:
-            typer.echo(f"not checked (unknown): {note}", err=True)
-        import pandas as pd
-
-        table = pd.concat([gene_table(data, r) for r in results], ignore_index=True)
-        written = [write_table(table, out / f"predictions.{fmt}", fmt)]
-        if bigwig:
-            written.append(write_bigwig(results, out / "predictions.bw", data.chrom_sizes))
-        if table["cage"].notna().any():
-            report = evaluate(table, include=include, out_dir=out / "evaluation")
-            typer.echo(report.scope())
-            typer.echo(report.pooled().to_string(index=False))
-            written.append(out / "evaluation")
-        typer.echo(f"{len(table)} TSS bins predicted on {len(results)} chromosome(s).")
-        for path in written:
-            typer.echo(f"wrote {path}")
+    app.command("predict")(predict_command)
