@@ -29,18 +29,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from _sections import replace_section
+
 from graphreg_zoo.evaluation.metrics import gene_metrics
 from graphreg_zoo.geometry import NODE_BIN
 from graphreg_zoo.prep.assembly import KNOWN_SIZES
 from graphreg_zoo.prep.cell import CellData, prepare
 from graphreg_zoo.prep.contacts.calling import edges_to_graph, read_contacts
+from graphreg_zoo.prep.contacts.significance import call_contacts
 from graphreg_zoo.prep.genes import read_tss
 from graphreg_zoo.prep.proxies import (
-    element_count_track, read_expression, tss_expression, write_bin_bedgraph, write_point_bedgraph,
+    element_count_track,
+    read_expression,
+    tss_expression,
+    write_bin_bedgraph,
+    write_point_bedgraph,
 )
-from graphreg_zoo.prep.contacts.significance import call_contacts
 from graphreg_zoo.prep.windows import select_windows, windows
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from _sections import replace_section
+
 from graphreg_zoo.prep.assembly import KNOWN_SIZES
-from graphreg_zoo.prep.contacts.tables import HICDCPLUS_COLUMNS
 from graphreg_zoo.prep.contacts.calling import build_graphs, edges_to_graph, read_contacts
 from graphreg_zoo.prep.contacts.significance import call_contacts
+from graphreg_zoo.prep.contacts.tables import HICDCPLUS_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 CHR22 = REPO.parent / "shared/realdata/hg38_K562_chr22"

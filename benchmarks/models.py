@@ -49,11 +49,10 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
     import resource
 
     import keras
-
     from _workload import median_seconds, model_by_name
 
-    from graphreg_zoo.training.objectives import poisson_loss_class
     from graphreg_zoo.training.engine import set_frozen_batchnorm
+    from graphreg_zoo.training.objectives import poisson_loss_class
 
     model = model_by_name(name)
     set_frozen_batchnorm(model, task == "train")  # the engine trains with frozen BatchNorm statistics

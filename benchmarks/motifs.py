@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from graphreg_zoo.simulation.files import random_bases
 from graphreg_zoo.interpret.motifs import Scanner, read_motifs
+from graphreg_zoo.simulation.files import random_bases
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_JASPAR = REPO.parent / "shared/realdata/motifs/JASPAR2024_CORE_vertebrates_latest.jaspar"

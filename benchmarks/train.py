@@ -91,8 +91,8 @@ def objective_step(family: str, precision: str, remat: bool, upstream_compat: bo
     from _workload import median_seconds
 
     from graphreg_zoo.models import SeqCNNBase, SeqGraphRegE2E
-    from graphreg_zoo.training.objectives import objective
     from graphreg_zoo.training.engine import set_frozen_batchnorm
+    from graphreg_zoo.training.objectives import objective
 
     x, y = _step_data(family)
     if family == "base":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import stat
+
 import pytest
 
 from graphreg_zoo._atomic import atomic_path

@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from graphreg_zoo.training.bottlenecks import base_record, pair_bases
 from graphreg_zoo.errors import InvalidInputError
+from graphreg_zoo.training.bottlenecks import base_record, pair_bases
 from graphreg_zoo.zoo.ensemble import FoldEnsemble
 
 

@@ -9,7 +9,12 @@ import pytest
 
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.prep.proxies import (
-    element_count_track, read_expression, spread_counts, tss_expression, write_bin_bedgraph, write_point_bedgraph,
+    element_count_track,
+    read_expression,
+    spread_counts,
+    tss_expression,
+    write_bin_bedgraph,
+    write_point_bedgraph,
 )
 from graphreg_zoo.prep.tracks import TrackFile, bin_track
 from graphreg_zoo.prep.windows import make_dataset, windows

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from graphreg_zoo.contract import FIELDS, check, published_contract, recorded_contract, value
+from graphreg_zoo.contract import FIELDS, check, recorded_contract, value
 from graphreg_zoo.errors import ContractWarning, InvalidInputError
 from graphreg_zoo.prep.cell import CellData, prepare
 from graphreg_zoo.prep.tracks import TrackFile, bin_track

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+
 import tomllib
 
 from graphreg_zoo import _data, _version

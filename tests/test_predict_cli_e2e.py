@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from graphreg_zoo.prep.cell import CellData
 from graphreg_zoo import reference_cells as cells
+from graphreg_zoo.prep.cell import CellData
 
 from .zoo.conftest import fixture_card, served  # noqa: F401  (pytest fixtures)
 

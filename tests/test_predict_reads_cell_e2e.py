@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from graphreg_zoo.prep.cell import CellData
-from graphreg_zoo.prep.reads import ReadsOptions, ReadsTrack
 from graphreg_zoo import reference_cells as cells
 from graphreg_zoo.filecache import read_registry
+from graphreg_zoo.prep.cell import CellData
+from graphreg_zoo.prep.reads import ReadsOptions, ReadsTrack
 
 from .zoo.conftest import fixture_card, served  # noqa: F401  (pytest fixtures)
 

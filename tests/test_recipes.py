@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from graphreg_zoo.training.recipes import build_model, load_recipe, split_chromosomes
 from graphreg_zoo.training.engine import TrainConfig
+from graphreg_zoo.training.recipes import build_model, load_recipe, split_chromosomes
 from graphreg_zoo.zoo import cards
 from graphreg_zoo.zoo.folds import fold_chromosomes
 

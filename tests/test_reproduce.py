@@ -30,9 +30,9 @@ def synthetic(tmp_path_factory):
     """The tiny synthetic genome (3 chromosomes: folds 1 and 2 have train, validation and test), copies of
     two packaged recipes, and 'published' Epi-GraphReg folds trained with another seed."""
     from graphreg_zoo.prep.cell import prepare
-    from graphreg_zoo.training.recipes import recipe_path
     from graphreg_zoo.simulation.genome import simulate
     from graphreg_zoo.training.engine import train
+    from graphreg_zoo.training.recipes import recipe_path
 
     root = tmp_path_factory.mktemp("reproduce")
     sim = simulate(root / "sim", preset="tiny", n_chroms=3, seed=1)
@@ -96,7 +96,7 @@ def test_two_families_two_folds_end_to_end_then_nothing_then_only_the_touched_re
     assert _changed(first, after, "train/") == {f"train/{CNN}/fold{f}/{name}" for f in (1, 2)
                                                 for name in ("card.json", "config.json", "model.weights.h5")}
     assert _changed(first, after, f"predict/{EPI}") == set()
-    assert _changed(first, after, f"published/") == set()
+    assert _changed(first, after, "published/") == set()
 
 
 def _dry_run(cli, tmp_path, *extra):

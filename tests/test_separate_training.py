@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from graphreg_zoo.training.bottlenecks import BottleneckCache, bottleneck, weights_fingerprint
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.geometry import EPI_TRACKS
-from graphreg_zoo.training.chunks import chunk_arrays, make_chunk_dataset
 from graphreg_zoo.prep.windows import padded_tracks, raw_coverage, window_arrays, window_sequence, windows
+from graphreg_zoo.training.bottlenecks import BottleneckCache, bottleneck, weights_fingerprint
+from graphreg_zoo.training.chunks import chunk_arrays, make_chunk_dataset
 from graphreg_zoo.training.engine import TrainConfig, fit
 from tests._sgd import sgd_step
 from tests.conftest import HEAVY
@@ -28,9 +28,9 @@ def _windows(cell, chrom):
 @pytest.fixture(scope="module")
 def trained_base(synth_cell):
     """A no-dilation FFT Seq-CNN base, 2 epochs on chunks 30-31 of each chr1 window, validated on chr2."""
-    from graphreg_zoo.models import SeqCNNBase
-
     import keras
+
+    from graphreg_zoo.models import SeqCNNBase
 
     keras.utils.set_random_seed(0)
     base = SeqCNNBase(dilated=False, fft_prior=True)

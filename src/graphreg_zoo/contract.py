@@ -47,8 +47,9 @@ _STAT_SOURCE = ("UPSTREAM §4.1 and §13: the original README reads deepTools ba
                 "prescribe bamCoverage RPGC tracks. Which tool made the released TFRecords is not recorded")
 _CAGE_STAT_SOURCE = ("UPSTREAM §4.1: CAGE is read with pool width 5000 (one value per 5 kb row), with `max` for "
                      "deepTools bamCoverage bigWigs as for the tracks")
-_CAGE_SCALE_SOURCE = ("unknown: UPSTREAM §10 (which CAGE pooling made the released TFRecords); §4.1: the targets may "
-                      "be 1x or 50x the 5 kb bin value. NLL and the CAGE >= 5 gene sets are not comparable to the paper's")
+_CAGE_SCALE_SOURCE = ("unknown: UPSTREAM §10 (which CAGE pooling made the released TFRecords); §4.1: the targets "
+                      "may be 1x or 50x the 5 kb bin value. NLL and the CAGE >= 5 gene sets are not comparable to "
+                      "the paper's")
 
 
 def entry(value: Any, confidence: str, source: str) -> dict[str, Any]:
@@ -146,7 +147,8 @@ def recorded_contract(cell) -> dict[str, dict[str, Any]]:
         out["track_stat"] = unknown(f"unknown: the training cell's tracks differ ({sorted(map(str, stats))})")
     if len(norms) == 1 and None not in norms:
         transform, scaling = NORMALISATION[norms.pop()]
-        out["track_transform"], out["track_scaling"] = entry(transform, "recorded", where), entry(scaling, "recorded", where)
+        out["track_transform"] = entry(transform, "recorded", where)
+        out["track_scaling"] = entry(scaling, "recorded", where)
     else:
         out["track_transform"] = out["track_scaling"] = unknown(
             f"unknown: the training cell's tracks differ ({sorted(map(str, norms))})")

@@ -108,9 +108,9 @@ def _toy_base() -> keras.Model:
 
 
 def test_separate_seq_graphreg_is_attributed_on_its_bottleneck(cell):
-    from graphreg_zoo.models.inference import bottleneck
     from graphreg_zoo.models import SeqGraphReg
     from graphreg_zoo.models.autodiff import input_gradients, node_target
+    from graphreg_zoo.models.inference import bottleneck
 
     model, base = SeqGraphReg(seed=1, n_gat_layers=1), _toy_base()
     with pytest.raises(InvalidInputError, match="base"):
@@ -200,7 +200,7 @@ def test_enhancer_scores_and_cli(cell, tmp_path, cli):
 
 def test_a_multi_bin_gene_resolves_to_its_five_prime_bin(tmp_path):
     """A minus-strand gene with TSSs in two bins is its highest bin (it was the lowest, whatever the strand)."""
-    from graphreg_zoo.interpret._windows import locate, _annotation
+    from graphreg_zoo.interpret._windows import _annotation, locate
     from graphreg_zoo.prep.cell import prepare
 
     from ..prep.prep_factories import write_gtf

@@ -49,7 +49,7 @@ def test_config_round_trip_rebuilds_same_architecture(cls):
     model = cls()
     clone = cls.from_config(model.get_config())
     assert clone.count_params() == model.count_params()
-    assert [l.name for l in clone.layers if l.weights] == [l.name for l in model.layers if l.weights]
+    assert [la.name for la in clone.layers if la.weights] == [la.name for la in model.layers if la.weights]
     assert clone.get_config()["data_spec"]["tracks"] == ["h3k4me3", "h3k27ac", "dnase"]
 
 
@@ -62,7 +62,7 @@ def test_data_spec_overrides_are_kept():
 def test_gat_heads_start_different():
     import numpy as np
 
-    layer = [l for l in EpiGraphReg().layers if l.name == "graph_attention"][0]
+    layer = [la for la in EpiGraphReg().layers if la.name == "graph_attention"][0]
     first, second = np.asarray(layer.kernel_self_0), np.asarray(layer.kernel_self_1)
     assert not np.allclose(first, second)
     assert not np.allclose(np.asarray(layer.kernel_self_0), np.asarray(layer.kernel_neighs_0))

@@ -7,9 +7,9 @@ import pytest
 from scipy.stats import false_discovery_control
 
 from graphreg_zoo.errors import InvalidInputError
-from graphreg_zoo.prep.contacts.tables import HICDCPLUS_COLUMNS
 from graphreg_zoo.prep.contacts.calling import build_graphs, call_table
 from graphreg_zoo.prep.contacts.significance import benjamini_hochberg, call_contacts
+from graphreg_zoo.prep.contacts.tables import HICDCPLUS_COLUMNS
 
 N_BINS, MAX_BINS = 1500, 100
 

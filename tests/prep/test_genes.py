@@ -207,8 +207,9 @@ def test_an_annotation_without_reference_genes_gets_no_verdict(realdata):
 
 
 def test_reference_table_is_packaged():
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     ref = reference_tss()
     assert set(ref.build) == {"hg19", "hg38", "mm10"} and ref.groupby("build").gene.nunique().min() >= 8

@@ -13,6 +13,7 @@ import yaml
 from graphreg_zoo.prep.cell import CellData
 from graphreg_zoo.prep.reads import ReadsOptions, ReadsTrack
 from graphreg_zoo.prep.tracks import log2p1
+
 from .prep_factories import write_edges
 
 BAM = "reads/bam_chr9_4000000_6000000.bam"

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.prep.tracks import TrackFile, bin_intervals, bin_track, log2p1, normalise, upstream_minmax
+
 from .prep_factories import per_base_bins, write_bigwig
 
 K562 = "hg19_K562_chr9_4-6Mb"

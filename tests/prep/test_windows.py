@@ -10,8 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphreg_zoo.prep.cell import CellData, prepare
-from graphreg_zoo.prep.windows import (Window, cell_windows, make_dataset, read_upstream_tfrecord, window_arrays,
-                                       window_starts, windows)
+from graphreg_zoo.prep.windows import (
+    Window,
+    cell_windows,
+    make_dataset,
+    read_upstream_tfrecord,
+    window_arrays,
+    window_starts,
+    windows,
+)
 
 from .prep_factories import toy_cell
 

@@ -58,8 +58,9 @@ def run_snakemake(argv: list[str]) -> bool:
     try:
         from snakemake.cli import args_to_api, parse_args
     except ImportError as exc:
-        raise InvalidInputError("`graphreg-zoo reproduce` needs Snakemake (Python >= 3.11): pip install 'graphreg-zoo[workflow]'"
-                                ) from exc
+        raise InvalidInputError(
+            "`graphreg-zoo reproduce` needs Snakemake (Python >= 3.11): pip install 'graphreg-zoo[workflow]'"
+        ) from exc
     parser, args = parse_args(argv)
     return bool(args_to_api(args, parser))
 

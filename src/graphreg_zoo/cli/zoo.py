@@ -118,7 +118,9 @@ def cache_import(directory: Path = typer.Argument(..., help="A mirror folder, e.
 
 
 @cache_app.command("clear")
-def cache_clear(registry: bool = typer.Option(False, help="Also forget the recorded sha256 of unpinned files.")) -> None:
+def cache_clear(
+    registry: bool = typer.Option(False, help="Also forget the recorded sha256 of unpinned files."),
+) -> None:
     """Delete cached files and converted presets."""
     from ..filecache import cache_home, clear_cache
 

@@ -16,11 +16,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..models.inference import forward_cage, input_names, model_inputs
-from ..training.bottlenecks import pair_bases
 from ..errors import InvalidInputError
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
+from ..models.inference import forward_cage, input_names, model_inputs
 from ..prep.windows import Window, window_arrays, windows
+from ..training.bottlenecks import pair_bases
 
 Edit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 #: input name -> the window_arrays kind that supplies it

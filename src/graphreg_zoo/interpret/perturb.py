@@ -385,8 +385,8 @@ def variant_effects(model, cell, vcf_path: str | os.PathLike, genes: Sequence[st
     from ..prediction import cell_chrom
 
     model, cell = resolve_inputs(model, cell)
-    _require(members(model, base, allow_base_mismatch=allow_base_mismatch), lambda m: m.primary in ("sequence", "bottleneck"),
-             "variant effects edit DNA; they need a sequence model")
+    _require(members(model, base, allow_base_mismatch=allow_base_mismatch),
+             lambda m: m.primary in ("sequence", "bottleneck"), "variant effects edit DNA; they need a sequence model")
     variants, skipped = read_vcf(vcf_path)
     variants["chrom"] = [cell_chrom(cell, c) for c in variants["chrom"]]
     skipped += int(variants["chrom"].isna().sum())

@@ -18,8 +18,8 @@ from __future__ import annotations
 import keras
 
 from .base import GraphRegModel
-from .family import EPI_CNN, EPI_GRAPHREG
 from .blocks import Builder
+from .family import EPI_CNN, EPI_GRAPHREG
 from .layers import PACKAGE
 from .spec import WINDOW_BINS, WINDOW_NODES
 

@@ -351,9 +351,10 @@ class BatchNorm(keras.layers.BatchNormalization):
     `relu_input` and `pool_size` compute ``MaxPool(BN(ReLU(x)))`` of a conv block in one
     layer. When the normalisation is a fixed per-channel affine map ``a * x + c`` (inference
     mode or frozen statistics) the pooling runs first: ReLU and the affine map are monotone
-    per channel (decreasing where a < 0, where the maximum becomes a minimum), so ``pool(a * relu(x) + c) = a * relu(pool_a(x)) + c``
-    exactly, and the elementwise work runs on the pooled tensor. At base-pair resolution that
-    cuts the sequence models' memory traffic (docs/performance.md).
+    per channel (decreasing where a < 0, where the maximum becomes a minimum), so
+    ``pool(a * relu(x) + c) = a * relu(pool_a(x)) + c`` exactly, and the elementwise work runs on the
+    pooled tensor. At base-pair resolution that cuts the sequence models' memory traffic
+    (docs/performance.md).
     With batch statistics the layer normalises first, as usual.
 
     With `remat` the pooled path keeps only its input for the backward pass and recomputes

@@ -20,9 +20,9 @@ from __future__ import annotations
 import keras
 
 from .base import GraphRegModel
-from .family import SEQ_CNN, SEQ_CNN_BASE, SEQ_CNN_E2E, SEQ_GRAPHREG, SEQ_GRAPHREG_E2E
 from .blocks import Builder
 from .epi import dilated_cnn_head, graph_head, with_attention
+from .family import SEQ_CNN, SEQ_CNN_BASE, SEQ_CNN_E2E, SEQ_GRAPHREG, SEQ_GRAPHREG_E2E
 from .layers import PACKAGE, MergeChunks, SplitChunks
 from .spec import CHUNK_BP, EPI_TRACKS, N_CHUNKS, WINDOW_BINS, WINDOW_BP, WINDOW_NODES
 

@@ -162,8 +162,8 @@ def check_extent(last_bp: Mapping[str, int], sizes: Mapping[str, int], where: st
             if end is not None and length - end >= _MIN_END_GAP and end - _END_MARGIN <= last < end:
                 raise InvalidInputError(
                     f"{where}: the raw contacts of {chrom} stop at {last:,} bp, at the end of {chrom} in {build} "
-                    f"({end:,} bp), while {chrom} of {own or 'the spec'} goes on to {length:,} bp: the contacts look like "
-                    f"{build}'s. Use {own or 'the spec'}'s contacts, or set `genome: {build}` in the spec."
+                    f"({end:,} bp), while {chrom} of {own or 'the spec'} goes on to {length:,} bp: the contacts look "
+                    f"like {build}'s. Use {own or 'the spec'}'s contacts, or set `genome: {build}` in the spec."
                 )
 
 

@@ -250,8 +250,8 @@ class _Job:
         """For `upstream_minmax`: the track's maximum log2(x+1) on chr1 (binned from the file)."""
         if spec.normalisation != "upstream_minmax":
             return None
-        ref = mapping.get(REFERENCE_CHROM) or assembly.match_chroms(track.chroms, [REFERENCE_CHROM], str(track.path)).get(
-            REFERENCE_CHROM)
+        ref = (mapping.get(REFERENCE_CHROM)
+               or assembly.match_chroms(track.chroms, [REFERENCE_CHROM], str(track.path)).get(REFERENCE_CHROM))
         if ref is None or REFERENCE_CHROM not in self.sizes:
             raise InvalidInputError(f"{track.path}: upstream_minmax needs {REFERENCE_CHROM} in the file and genome")
         binned = bin_track(track, ref, self.sizes[REFERENCE_CHROM], bin_size=TRACK_BIN, stat=spec.stat, nan=spec.nan)

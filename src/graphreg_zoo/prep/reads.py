@@ -79,7 +79,8 @@ class ReadsOptions:
 
     def __post_init__(self) -> None:
         if self.normalize not in NORMALIZATIONS:
-            raise InvalidInputError(f"unknown reads normalize {self.normalize!r}; use one of {', '.join(NORMALIZATIONS)}")
+            raise InvalidInputError(
+                f"unknown reads normalize {self.normalize!r}; use one of {', '.join(NORMALIZATIONS)}")
         for name in ("min_mapq", "sam_flag_include", "sam_flag_exclude", "min_fragment_length", "max_fragment_length"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

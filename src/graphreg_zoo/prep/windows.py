@@ -19,7 +19,6 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..errors import InvalidInputError, NotAvailableError
-
 from ..geometry import (  # noqa: F401  (NODE_BIN and TRACK_BIN are re-exported)
     BINS_PER_NODE,
     NODE_BIN,
@@ -30,6 +29,7 @@ from ..geometry import (  # noqa: F401  (NODE_BIN and TRACK_BIN are re-exported)
     WINDOW_BP,
     WINDOW_NODES,
 )
+
 KINDS = ("epi", "seq")
 
 

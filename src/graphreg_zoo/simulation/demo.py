@@ -91,9 +91,9 @@ def _knockout_scores(ko: pd.DataFrame, truth) -> tuple[float, float, float]:
 
 
 def _plots(out: Path, attr: pd.DataFrame, gene: pd.Series, planted: list[int], ko: pd.DataFrame, truth) -> dict:
-    from ..plots import save_figure
-
     import matplotlib
+
+    from ..plots import save_figure
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
@@ -132,8 +132,8 @@ def run_demo(out_dir: str | Path = "graphreg_zoo_demo", *, progress: bool = True
     from ..interpret.perturb import knockout
     from ..prediction import predict, write_table
     from ..prep.cell import CellData, prepare
-    from .genome import simulate
     from ..zoo.load import load
+    from .genome import simulate
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

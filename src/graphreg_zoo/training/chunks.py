@@ -59,8 +59,8 @@ def make_chunk_dataset(
     cell = as_cell(cell)
     first, stop = chunks
     if not 0 <= first < stop <= N_CHUNKS or chunk_batch < 1:
-        raise InvalidInputError(f"chunks must satisfy 0 <= first < stop <= {N_CHUNKS} and chunk_batch >= 1, got {chunks}, "
-                                f"{chunk_batch}")
+        raise InvalidInputError(f"chunks must satisfy 0 <= first < stop <= {N_CHUNKS} and chunk_batch >= 1, "
+                                f"got {chunks}, {chunk_batch}")
     found = select_windows(cell, chroms, windows, skip_without_tss)
     if not found:
         raise InvalidInputError(f"{cell.path}: no windows to cut chunks from (skip_without_tss={skip_without_tss})")

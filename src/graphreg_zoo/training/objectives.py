@@ -6,8 +6,8 @@ it), its loss and metrics, the metric that selects the best epoch and any callba
 | family | trained outputs | loss | selected on |
 |---|---|---|---|
 | Epi-GraphReg, Epi-CNN, Seq-GraphReg / Seq-CNN (on a frozen base) | cage | Poisson NLL, middle 400 nodes | val_loss |
-| Seq-CNN base | the 3 tracks, 100 bp | mean of the 3 Poisson NLLs (+ FFT prior on the bottleneck) | val_loss (mean of the 3) |
-| Seq-GraphReg e2e, Seq-CNN e2e | cage + 3 tracks | a * NLL_cage + (1 - a) * sum of 3 NLLs (+ FFT prior on DNase) | val_cage_nll |
+| Seq-CNN base | the 3 tracks, 100 bp | mean of the 3 Poisson NLLs (+ FFT prior on the bottleneck) | val_loss |
+| Seq-GraphReg e2e, Seq-CNN e2e | cage + 3 tracks | a NLL_cage + (1 - a) sum of 3 NLLs (+ FFT prior) | val_cage_nll |
 
 With `upstream_compat` every view calls the model in inference mode (dropout off, BatchNorm
 with its moving statistics), as the original's `model(x)` calls did.

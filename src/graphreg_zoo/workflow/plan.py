@@ -192,9 +192,9 @@ def _published_source(name: str, fold: int, published_dir: Optional[Path]) -> tu
         if (preset / "card.json").is_file():
             return str(preset), ""
         return None, f"no preset {preset} in --published"
-    from ..zoo import cards
     from ..filecache import cached_path, preset_path
     from ..settings import current
+    from ..zoo import cards
 
     try:
         card, _ = cards.resolve(name)

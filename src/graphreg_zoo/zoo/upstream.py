@@ -175,7 +175,8 @@ def recorded_identity(ckpt: UpstreamCheckpoint, class_name: str) -> dict:
         return {}
     if class_name in ("SeqGraphReg", "SeqCNN"):
         undilated = _flag_from_name(ckpt, "nodilation") or _flag_from_name(ckpt, "nodilution")
-        identity["base"] = {"fold": identity["fold"], "dilated": not undilated, "fft_prior": _flag_from_name(ckpt, "_fft")}
+        identity["base"] = {"fold": identity["fold"], "dilated": not undilated,
+                            "fft_prior": _flag_from_name(ckpt, "_fft")}
     return identity
 
 

@@ -19,13 +19,13 @@ import scipy.sparse as sp
 from ..._atomic import atomic_path
 from ...errors import InvalidInputError
 from ..assembly import check_extent, check_lengths
+from ..spec import GraphSpec
 from .formats import FORMATS as CONTACT_FORMATS
 from .formats import RAW_FORMATS
 from .matrices import MATRIX_READERS
 from .pairs import PAIRS_READERS
-from .tables import BEDPE_COUNT_NAMES, HICDCPLUS_COLUMNS, TEXT_READERS
 from .significance import call_contacts
-from ..spec import GraphSpec
+from .tables import BEDPE_COUNT_NAMES, HICDCPLUS_COLUMNS, TEXT_READERS
 
 __all__ = [
     "READERS", "build_graphs", "call_contacts", "call_table", "edges_to_graph", "read_contacts", "write_hicdcplus"
