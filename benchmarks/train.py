@@ -134,7 +134,7 @@ def main() -> None:
         print(json.dumps(child(*json.loads(sys.argv[2]))))
         return
     from graphreg_zoo.prep.cell import prepare
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
         sim = simulate(Path(tmp) / "sim", preset="default", seed=0)

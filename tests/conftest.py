@@ -69,7 +69,7 @@ def zoo_home(tmp_path, monkeypatch) -> Path:
 def synth_cell(tmp_path_factory):
     """The `tiny` simulated genome (2 chromosomes of ~3 Mb, 2 windows each), prepared as a CellData."""
     from graphreg_zoo.prep.cell import CellData, prepare
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
 
     root = tmp_path_factory.mktemp("synth")
     sim = simulate(root / "sim", preset="tiny", seed=1)

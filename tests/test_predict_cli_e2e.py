@@ -49,7 +49,7 @@ def _publish(sim, served, card_dir) -> None:
 
 @pytest.fixture
 def reference_setup(tmp_path, monkeypatch, served, fixture_card):  # noqa: F811
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
 
     sim = simulate(tmp_path / "sim", preset="tiny", seed=3)
     served.put(fixture_card.path, fixture_card.checkpoint.read_bytes())

@@ -129,7 +129,7 @@ def test_a_recipe_whose_organism_contradicts_the_cells_genome_is_refused(recipes
 def test_a_packaged_recipe_trains_as_written(tmp_path):
     """One epoch of fold 1 on a simulated cell, with the recipe's upstream_compat and a resumable out_dir."""
     from graphreg_zoo.prep.cell import prepare
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
     from graphreg_zoo.training.engine import train
 
     sim = simulate(tmp_path / "sim", preset="tiny", n_chroms=3)

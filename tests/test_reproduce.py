@@ -30,7 +30,7 @@ def synthetic(tmp_path_factory):
     """The tiny synthetic genome (3 chromosomes: folds 1 and 2 have train, validation and test), copies of
     two packaged recipes, and 'published' Epi-GraphReg folds trained with another seed."""
     from graphreg_zoo.prep.cell import prepare
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
     from graphreg_zoo.training.engine import train
     from graphreg_zoo.training.recipes import recipe_path
 

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from graphreg_zoo.errors import InvalidInputError
+from graphreg_zoo.simulation.files import simulate
 from graphreg_zoo.simulation.genome import (
     BIN,
     MOTIF_IDS,
@@ -13,7 +14,6 @@ from graphreg_zoo.simulation.genome import (
     SimulatedGenome,
     Truth,
     oracle_cage,
-    simulate,
     simulation_motifs,
 )
 

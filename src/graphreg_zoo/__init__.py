@@ -40,7 +40,7 @@ _API = {
     "edge_knockout": "graphreg_zoo.interpret.perturb",
     "validate_enhancers": "graphreg_zoo.interpret.crispr",
     # synthetic data
-    "simulate": "graphreg_zoo.simulation.genome",
+    "simulate": "graphreg_zoo.simulation.files",
 }
 
 __all__ = ["__version__", *sorted(_API)]

@@ -80,7 +80,7 @@ def _load(env: str, default: str):
 @pytest.fixture(scope="module")
 def genome(tmp_path_factory):
     from graphreg_zoo.prep.cell import CellData, prepare
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
 
     sim = simulate(tmp_path_factory.mktemp("planted") / "sim", preset="demo")
     return sim, CellData(prepare(sim.files["cell_yaml"], sim.out_dir / "cell.h5", progress=False))

@@ -17,7 +17,7 @@ def simulate(
     motifs: Optional[Path] = typer.Option(None, help="JASPAR/MEME file with MA0035.5, MA0493.3, MA0139.2."),
 ) -> None:
     """Write a synthetic genome: FASTA, GTF, bigWigs, .cool, HiCDCPlus tables, truth tables, cell.yaml."""
-    from ..simulation.genome import simulate as run
+    from ..simulation.files import simulate as run
 
     sim = run(out, seed=seed, preset=preset, n_chroms=n_chroms, chrom_length=chrom_length, motifs=motifs,
               loop_fraction=loop_fraction)

@@ -133,7 +133,7 @@ def run_demo(out_dir: str | Path = "graphreg_zoo_demo", *, progress: bool = True
     from ..prediction import predict, write_table
     from ..prep.cell import CellData, prepare
     from ..zoo.load import load
-    from .genome import simulate
+    from .files import simulate
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""File writers of `graphreg_zoo.simulation.genome`: DNA with planted motifs, bigWigs, contacts, GTF, YAML.
+"""`simulate()`: the planted-truth genome of `simulation.genome`, written as real files: DNA with planted
+motifs, bigWigs, contacts, GTF, YAML, and the truth tables.
 
 Each chromosome is generated and written in turn (FASTA, four bigWigs, HiCDCPlus table), then the
 .cool, GTF, chrom.sizes, motif file and `cell.yaml`. Random streams are keyed by (seed, chromosome,
@@ -6,14 +7,35 @@ component), so every file is a function of the seed alone.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._atomic import atomic_path
+from ..errors import InvalidInputError
 from ..geometry import TRACK_BIN
-from .genome import BIN, ELEMENT, MOTIF_IDS, SimConfig, _file_layout, _loop_lookup, rng_for
+from .genome import (
+    BIN,
+    ELEMENT,
+    MOTIF_IDS,
+    PRESETS,
+    PROXIMAL_MAX,
+    TF_EFFECT,
+    SimConfig,
+    SimulatedGenome,
+    Truth,
+    _file_layout,
+    _layout,
+    _links,
+    _loop_lookup,
+    _tf_targets,
+    expected_cage,
+    rng_for,
+    simulation_motifs,
+)
 
 SITE_COLUMNS = ["chrom", "start", "end", "strand", "tf", "matrix_id", "enhancer_id", "sequence"]
 _SLOT = 50  # motif sites sit in 50 bp slots of an enhancer element
@@ -245,3 +267,53 @@ def write_all(
     write_jaspar(pfms.values(), files["motifs"])
     _write_cell_yaml(files["cell_yaml"], cfg, files, sizes)
     return pd.DataFrame(sites, columns=SITE_COLUMNS)
+
+
+def simulate(
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    preset: str = "default",
+    n_chroms: int | None = None,
+    chrom_length: int | None = None,
+    motifs: str | Path | None = None,
+    **options: Any,
+) -> SimulatedGenome:
+    """Write a seeded synthetic genome (files + truth tables) to `out_dir` and return it.
+
+    Args:
+        out_dir: folder to (re)write atomically.
+        seed: everything is a function of the seed (same seed -> same data).
+        preset: `default` (5 x 10 Mb), `demo` (4 x 6 Mb, trains a tiny model in well under a
+            minute) or `tiny` (2 x 3 Mb, for tests).
+        n_chroms, chrom_length: override the preset's size.
+        motifs: a JASPAR/MEME file holding MA0035.5, MA0493.3 and MA0139.2 (default: the
+            package's copy of those JASPAR 2024 matrices).
+        **options: any other `SimConfig` field (loop_fraction, alpha, b0, b1, w, hic_depth, ...).
+    """
+    if preset not in PRESETS:
+        raise InvalidInputError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
+    known = {f.name for f in dataclasses.fields(SimConfig)} - {"seed", "n_chroms", "chrom_length"}
+    unknown = set(options) - known
+    if unknown:
+        raise InvalidInputError(f"unknown simulate option(s) {sorted(unknown)}; known: {sorted(known)}")
+    size = {k: v for k, v in (("n_chroms", n_chroms), ("chrom_length", chrom_length)) if v is not None}
+    cfg = SimConfig(seed=seed, **{**PRESETS[preset], **size, **options})
+    pfms = simulation_motifs(motifs)
+    sizes = cfg.chrom_sizes()
+    genes, enh, loops = _layout(cfg, sizes)
+    links = _links(cfg, genes, enh, loops)
+    params = {**dataclasses.asdict(cfg), "tf_effect": TF_EFFECT, "motif_ids": MOTIF_IDS, "bin": BIN,
+              "proximal_max": PROXIMAL_MAX}
+    genes = genes.assign(tss_bin=genes["tss"] // BIN)
+    terms = expected_cage(genes, links, params).drop(columns="gene_id")
+    genes = pd.concat([genes, terms], axis=1)
+    genes["has_loop"] = genes["gene_id"].isin(loops["gene_id"][loops["kind"] == "enhancer-promoter"])
+    genes["cage_reads"] = rng_for(cfg.seed, 10**6, 1).poisson(genes["expected_cage"].to_numpy())
+    tf_targets = _tf_targets(cfg, genes, enh, links)
+    out_dir = Path(out_dir)
+    with atomic_path(out_dir, directory=True) as tmp:
+        sites = write_all(Path(tmp), cfg, sizes, genes, enh, loops, pfms)
+        truth = Truth(genes, enh, links, loops, sites, tf_targets, params)
+        truth.save(Path(tmp) / "truth")
+    return SimulatedGenome(out_dir, _file_layout(out_dir, cfg), truth, cfg)
