@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._tables import open_text
 from ..errors import InvalidInputError
 
 STATS = ("sum", "mean", "max")
@@ -108,7 +109,7 @@ def _read_bedgraph(path: Path) -> dict[str, Arrays]:
 
 def _not_a_bedgraph(path: Path, column: str, value: object, row: int) -> str:
     """Why a text file is not a bedGraph: which line, what it looks like, and what to do instead."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         data = ((n, line) for n, line in enumerate(fh, 1)
                 if line.strip() and not line.startswith(("#", "track", "browser")))
         lineno, line = next((item for i, item in enumerate(data) if i == row), (row + 1, ""))
@@ -124,12 +125,6 @@ def _not_a_bedgraph(path: Path, column: str, value: object, row: int) -> str:
         f"(chrom start end value); it looks like {kind}. A track needs signal per base: turn reads into a "
         "coverage bigWig first (docs/tutorial-from-bam.md), or give the bigWig of the assay."
     )
-
-
-def _open_text(path: Path):
-    import gzip
-
-    return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)
 
 
 def check_intervals(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, where: str, nan: str) -> None:

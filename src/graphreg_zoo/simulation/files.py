@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._atomic import atomic_path
 from ..errors import InvalidInputError
-from ..geometry import TRACK_BIN
+from ..geometry import EPI_TRACKS, TRACK_BIN
 from .genome import (
     BIN,
     ELEMENT,
@@ -217,7 +217,7 @@ def _write_cell_yaml(path: Path, cfg: SimConfig, files: dict[str, Path], sizes: 
         "genome": cfg.genome,
         "chrom_sizes": rel["chrom_sizes"],
         "chromosomes": list(sizes),
-        "tracks": {k: {"path": rel[k], "stat": "max"} for k in ("h3k4me3", "h3k27ac", "dnase")},
+        "tracks": {k: {"path": rel[k], "stat": "max"} for k in EPI_TRACKS},
         "cage": {"path": rel["cage"], "stat": "sum"},
         "graph": {"format": "hicdcplus", "path": rel["hicdcplus_template"], "fdr": cfg.fdr},
         "genes": {"path": rel["gtf"], "format": "gtf"},

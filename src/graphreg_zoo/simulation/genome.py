@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInputError
+from ..geometry import EPI_TRACKS
 
 BIN = 5000
 MARGIN = 100_000  # no genes or enhancers this close to a chromosome end
@@ -146,7 +147,7 @@ class SimulatedGenome:
 
 def _file_layout(out: Path, cfg: SimConfig) -> dict[str, Path]:
     fdr_tag = f"{cfg.fdr:g}".split(".")[-1]  # HiCDCPlus naming: 0.1 -> 1, 0.01 -> 01
-    tracks = {k: out / "tracks" / f"{k}.bw" for k in ("h3k4me3", "h3k27ac", "dnase", "cage")}
+    tracks = {k: out / "tracks" / f"{k}.bw" for k in (*EPI_TRACKS, "cage")}
     return {
         "cell_yaml": out / "cell.yaml",
         "chrom_sizes": out / f"{cfg.genome}.chrom.sizes",
