@@ -16,8 +16,7 @@ p-value threshold (its most selective 8-column window scores at least the thresh
 best possible rest). 64 oriented motifs share one uint64 table, so one gather filters 64 of them
 at once; the surviving positions are scored exactly, four columns per lookup, most informative
 first, dropping a position as soon as it cannot reach the threshold. Windows containing N never
-hit. All 879 JASPAR 2024 vertebrate motifs scan 6 Mb in ~15-25 s on two cores
-(benchmarks/motifs.py).
+hit. Scan times of the full JASPAR vertebrate set: docs/performance.md (benchmarks/motifs.py).
 """
 from __future__ import annotations
 
@@ -275,7 +274,8 @@ def _encode(sequence: str | bytes | np.ndarray) -> np.ndarray:
 
 
 class Scanner:
-    """Scan sequences for a fixed motif set at a fixed p-value (reuse it: setup takes ~0.3 s per 100 motifs)."""
+    """Scan sequences for a fixed motif set at a fixed p-value (reuse one scanner: building its tables costs
+    time per motif)."""
 
     def __init__(
         self,
