@@ -53,15 +53,17 @@ def test_seq_graphreg_beats_seq_cnn_on_distal_targets(scores):
     assert graphreg["distal_precision"] >= cnn["distal_precision"], scores
 
 
-def test_knockout_of_the_trained_model_edits_only_windows_with_hits(models, held_out):
+def test_knockout_of_the_trained_model_edits_only_windows_with_hits(held_out):
     """GATA1 hits in the first 0.9 Mb of chr1 lie in windows 0 and 1 only (their middles cover
     -1..3 Mb): the genes of windows 2 and 3 keep the wild type exactly, and every fold change is
     the explicit prediction of the edited sequence."""
     from graphreg_zoo.interpret.perturb import knockout, tf_hits, window_hits
     from graphreg_zoo.prediction import predict
 
+    import graphreg_zoo
+
     sim, cell = held_out
-    model = models["Seq-GraphReg"]
+    model = graphreg_zoo.load(SEQUENCE_MODELS["Seq-GraphReg"])
     hits = tf_hits(cell, ACTIVATOR, sim.files["motifs"], ["chr1"])
     hits = hits[hits["end"] <= 900_000]
     assert len(hits) > 10
