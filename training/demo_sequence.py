@@ -5,7 +5,7 @@
 1. simulates the training genome (`simulate(preset="sequence", seed=0)`: 4 x 6 Mb, GATA1 on 30% of
    the active elements) into OUT/genome and prepares it into OUT/cell.h5;
 2. trains `demo_synthetic_seq` (Seq-GraphReg e2e) and `demo_synthetic_seqcnn` (Seq-CNN e2e) with the
-   package's engine (`graphreg_zoo.training.train`, recipes in training/recipes/), one after the other,
+   package's engine (`graphreg_zoo.training.engine.train`, recipes in training/recipes/), one after the other,
    into OUT/seq and OUT/seq_cnn;
 3. adds to each card the command, the wall time of its training and the machine (CPU model, cores,
    backend); with `--install` copies both presets over the packaged ones in src/graphreg_zoo/_demo/.
@@ -46,7 +46,7 @@ def machine() -> dict[str, str | int]:
 def prepare_genome(out: Path, chrom_length: int | None = None):
     """The seeded training genome, simulated and prepared (reused when OUT/cell.h5 exists)."""
     from graphreg_zoo.prep.cell import CellData, prepare
-    from graphreg_zoo.simulation import simulate
+    from graphreg_zoo.simulation.genome import simulate
 
     cell_path = out / "cell.h5"
     if not cell_path.is_file():
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(RUNS), action="append", help="train only these models")
     parser.add_argument("--install", action="store_true", help="copy the presets into src/graphreg_zoo/_demo/")
     args = parser.parse_args(argv)
-    from graphreg_zoo.training import train
+    from graphreg_zoo.training.engine import train
 
     args.out.mkdir(parents=True, exist_ok=True)
     cell = prepare_genome(args.out, args.chrom_length)

@@ -57,10 +57,9 @@ def test_knockout_of_the_trained_model_edits_only_windows_with_hits(held_out):
     """GATA1 hits in the first 0.9 Mb of chr1 lie in windows 0 and 1 only (their middles cover
     -1..3 Mb): the genes of windows 2 and 3 keep the wild type exactly, and every fold change is
     the explicit prediction of the edited sequence."""
+    import graphreg_zoo
     from graphreg_zoo.interpret.perturb import knockout, tf_hits, window_hits
     from graphreg_zoo.prediction import predict
-
-    import graphreg_zoo
 
     sim, cell = held_out
     model = graphreg_zoo.load(SEQUENCE_MODELS["Seq-GraphReg"])
@@ -88,7 +87,7 @@ def test_knockout_of_the_trained_model_edits_only_windows_with_hits(held_out):
 @pytest.fixture(scope="module")
 def training_cell(tmp_path_factory):
     from graphreg_zoo.prep.cell import CellData, prepare
-    from graphreg_zoo.simulation import simulate
+    from graphreg_zoo.simulation.genome import simulate
 
     sim = simulate(tmp_path_factory.mktemp("seqtrain") / "sim", seed=0, preset="sequence")
     return CellData(prepare(sim.files["cell_yaml"], sim.out_dir / "cell.h5", progress=False))
@@ -98,7 +97,7 @@ def training_cell(tmp_path_factory):
 def test_presets_reproduce_their_recorded_test_r(name, training_cell):
     """Each packaged preset, loaded offline, scores its card's test R on the training genome's test chromosome."""
     import graphreg_zoo
-    from graphreg_zoo.training import held_out_metrics
+    from graphreg_zoo.training.engine import held_out_metrics
     from graphreg_zoo.zoo.load import PACKAGED
 
     card = json.loads((PACKAGED[name] / "card.json").read_text())
