@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from graphreg_zoo.simulation.demo_sequence import ACTIVATOR, SEQUENCE_MODELS, held_out_genome, knockout_scores
+from graphreg_zoo.simulation.demo_sequence import ACTIVATOR, SEQUENCE_MODELS, knockout_scores
 
 pytestmark = pytest.mark.slow
 
@@ -21,36 +22,56 @@ FRESH_SEED = 2  # neither the training genome (0) nor the demo's (1)
 
 
 @pytest.fixture(scope="module")
-def models():
-    import graphreg_zoo
+def demo(tmp_path_factory):
+    """`graphreg-zoo demo --sequence` on a genome of FRESH_SEED: its output folder and summary."""
+    from graphreg_zoo.cli import run
 
-    return {label: graphreg_zoo.load(name) for label, name in SEQUENCE_MODELS.items()}
+    out = tmp_path_factory.mktemp("seqko")
+    assert run(["demo", "--sequence", "--seed", str(FRESH_SEED), "-q", "-o", str(out)]) == 0
+    folder = out / "sequence"
+    return folder, json.loads((folder / "summary.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def held_out(tmp_path_factory):
-    return held_out_genome(tmp_path_factory.mktemp("seqko"), seed=FRESH_SEED)
+def held_out(demo):
+    from graphreg_zoo.prep.cell import CellData
+    from graphreg_zoo.simulation.genome import SimulatedGenome
+
+    folder, _ = demo
+    return SimulatedGenome.load(folder / "genome"), CellData(folder / "cell.h5")
 
 
-@pytest.fixture(scope="module")
-def scores(models, held_out):
-    from graphreg_zoo.interpret.perturb import knockout
-
-    sim, cell = held_out
-    return {label: knockout_scores(knockout(model, cell, ACTIVATOR, motifs=sim.files["motifs"]), sim.truth)
-            for label, model in models.items()}
-
-
-def test_seq_graphreg_ranks_the_planted_targets_first(scores):
+def test_seq_graphreg_ranks_the_planted_targets_first(demo):
+    scores = demo[1]["scores"]
     graphreg = scores["Seq-GraphReg"]
+    assert demo[1]["seed"] == FRESH_SEED
     assert graphreg["precision_top20"] >= 0.8, scores
     assert graphreg["auprc"] > graphreg["n_targets"] / graphreg["n_genes"] + 0.2, scores
 
 
-def test_seq_graphreg_beats_seq_cnn_on_distal_targets(scores):
+def test_seq_graphreg_beats_seq_cnn_on_distal_targets(demo):
+    scores = demo[1]["scores"]
     graphreg, cnn = scores["Seq-GraphReg"], scores["Seq-CNN"]
     assert graphreg["distal_auprc"] > cnn["distal_auprc"], scores
     assert graphreg["distal_precision"] >= cnn["distal_precision"], scores
+
+
+def test_the_scores_are_those_of_the_written_knockout_tables(demo, held_out):
+    """summary.json holds `knockout_scores` of the knockout tables the demo wrote."""
+    folder, summary = demo
+    sim, _ = held_out
+    for label, name in SEQUENCE_MODELS.items():
+        table = pd.read_csv(folder / f"knockout_{name}.csv")
+        assert knockout_scores(table, sim.truth) == pytest.approx(summary["scores"][label])
+
+
+def test_the_training_genome_is_refused_as_held_out(tmp_path):
+    from graphreg_zoo.errors import InvalidInputError
+    from graphreg_zoo.simulation.demo_sequence import run_sequence_demo
+
+    with pytest.raises(InvalidInputError, match="trained on"):
+        run_sequence_demo(tmp_path / "x", seed=0)
+    assert not (tmp_path / "x").exists()
 
 
 def test_knockout_of_the_trained_model_edits_only_windows_with_hits(held_out):

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 SEQUENCE_MODELS = {"Seq-GraphReg": "demo_seq", "Seq-CNN": "demo_seq_cnn"}
-HELD_OUT_SEED = 1  # the models trained on seed 0
+TRAINING_SEED = 0
+HELD_OUT_SEED = 1
 HELD_OUT_CHROMS = 2
 SIM_PRESET = "sequence"
 ACTIVATOR = "GATA1"
@@ -85,13 +86,15 @@ class SequenceDemoSummary:
     """Per model (Seq-GraphReg, Seq-CNN): the knockout scores; and where the outputs are."""
 
     out_dir: Path
+    seed: int
     scores: dict[str, dict[str, float]]
     files: dict[str, Path] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """A short human-readable summary."""
         first = next(iter(self.scores.values()))
-        out = [f"Sequence-level {ACTIVATOR} knockout (motif hits zeroed in the DNA) on a held-out genome: "
+        out = [f"Sequence-level {ACTIVATOR} knockout (motif hits zeroed in the DNA) on a held-out genome (seed "
+               f"{self.seed}): "
                f"{first['n_genes']} TSS bins, {first['n_targets']} planted targets, {first['n_distal_targets']} "
                f"of them distal (loop-connected enhancer > {DISTAL_MIN // 1000} kb)"]
         for name, s in self.scores.items():
@@ -101,34 +104,45 @@ class SequenceDemoSummary:
         return out
 
 
+def _check_held_out(seed: int) -> None:
+    from ..errors import InvalidInputError
+
+    if seed == TRAINING_SEED:
+        raise InvalidInputError(f"seed {TRAINING_SEED} is the genome the sequence models trained on; "
+                                "pick any other seed for a held-out genome")
+
+
 def held_out_genome(out: Path, seed: int = HELD_OUT_SEED, progress: bool = False):
     """A simulated genome the sequence models never saw (any seed but 0), and its CellData."""
     from ..prep.cell import CellData, prepare
     from .genome import simulate
 
+    _check_held_out(seed)
     sim = simulate(out / "genome", seed=seed, preset=SIM_PRESET, n_chroms=HELD_OUT_CHROMS)
     return sim, CellData(prepare(sim.files["cell_yaml"], out / "cell.h5", progress=progress))
 
 
-def run_sequence_demo(out_dir: str | Path = "graphreg_zoo_demo/sequence", *,
+def run_sequence_demo(out_dir: str | Path = "graphreg_zoo_demo/sequence", *, seed: int = HELD_OUT_SEED,
                       progress: bool = True) -> SequenceDemoSummary:
-    """Knock out GATA1's motifs in a held-out genome's DNA with both sequence models; score them."""
+    """Knock out GATA1's motifs in a held-out genome's DNA (of `seed`) with both sequence models; score them."""
     from ..interpret.perturb import knockout
     from ..prediction import write_table
     from ..zoo.load import load
 
+    _check_held_out(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sim, cell = held_out_genome(out, progress=progress)
+    sim, cell = held_out_genome(out, seed, progress)
     scores, files = {}, {"cell": cell.path}
     for label, preset in SEQUENCE_MODELS.items():
         ko = knockout(load(preset), cell, ACTIVATOR, motifs=sim.files["motifs"], mode="zero", progress=progress)
         files[f"knockout_{preset}"] = write_table(ko, out / f"knockout_{preset}.csv")
         scores[label] = knockout_scores(ko, sim.truth)
-    return SequenceDemoSummary(out, scores, files)
+    return SequenceDemoSummary(out, seed, scores, files)
 
 
 def summary_dict(summary: SequenceDemoSummary) -> dict:
     """The summary as JSON-ready values."""
-    return {"scores": {k: {m: (float(v) if isinstance(v, (float, np.floating)) else v) for m, v in s.items()}
+    return {"seed": summary.seed,
+            "scores": {k: {m: (float(v) if isinstance(v, (float, np.floating)) else v) for m, v in s.items()}
                        for k, s in summary.scores.items()}}
