@@ -1,5 +1,5 @@
 """The sequence demo models' training command (training/demo_sequence.py) at a tiny size: 4
-chromosomes of 300 kb (one 6 Mb window each), one epoch of each recipe, on the CPU."""
+chromosomes of 1.5 Mb (one 6 Mb window each), one epoch of each recipe, on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -25,7 +25,7 @@ def test_the_training_command_trains_both_models_and_records_the_run(tmp_path, c
     import graphreg_zoo
 
     script = _script()
-    assert script.main([str(tmp_path), "--epochs", "1", "--chrom-length", "300000"]) == 0
+    assert script.main([str(tmp_path), "--epochs", "1", "--chrom-length", "1500000"]) == 0
     printed = capsys.readouterr().out
     for key, recipe in script.RUNS.items():
         card = json.loads((tmp_path / key / "card.json").read_text())

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs (tests: 1)")
     parser.add_argument("--chrom-length", type=int, default=None,
-                        help="shorter chromosomes than the preset's 6 Mb (tests: one window each)")
+                        help="shorter chromosomes than the preset's 6 Mb (tests: 1.5 Mb, one window each)")
     parser.add_argument("--only", choices=sorted(RUNS), action="append", help="train only these models")
     parser.add_argument("--install", action="store_true", help="copy the presets into src/graphreg_zoo/_demo/")
     args = parser.parse_args(argv)
