@@ -24,7 +24,9 @@ sites, at least one); for a fraction `loop_fraction` (0.5) of genes, 1-2 loop-co
 enhancers 100 kb-1 Mb away with 3-5 GATA1 sites; as many decoys with the same marks at random
 places, joined to nothing, and as many structural loops join random places 100 kb-1 Mb apart
 (they enter C like any loop). So only the graph tells which distal enhancer acts on which gene.
-CTCF sites (30% of elements) have no effect.
+CTCF sites (30% of elements) have no effect. `promoter_sd`, `proximal_active` and `gata1_fraction`
+(defaults 1.0, 0.4, 1.0: the numbers above) shape what a sequence model can learn; the `sequence` preset
+puts GATA1 on 30% of the active elements only (KLF1 alone drives the rest) with promoter_sd 0.3.
 
 Tracks (counts per 100 bp, negative-binomial noise around a flat background): H3K4me3 peaks at
 promoters (height 40 P_g), H3K27ac at promoters (15 P_g) and active enhancers (12 A_e), DNase at
