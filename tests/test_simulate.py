@@ -248,3 +248,23 @@ def test_cli_simulate(cli, tmp_path):
     assert "1 chromosomes" in out and (tmp_path / "g" / "cell.yaml").is_file()
     code, _, err = cli("simulate", "-o", tmp_path / "h", "--preset", "nope")
     assert code == 4 and "preset" in err
+
+
+def test_gata1_fraction_makes_gata1_a_minority_activator(tmp_path):
+    """With gata1_fraction 0.3, ~30% of active elements carry GATA1 sites (the others KLF1 alone,
+    3-5 sites when distal), fewer genes are GATA1 targets, and promoter_sd narrows log P_g."""
+    full = simulate(tmp_path / "full", seed=5, **SMALL)
+    few = simulate(tmp_path / "few", seed=5, gata1_fraction=0.3, promoter_sd=0.3, **SMALL)
+    active = few.truth.enhancers[few.truth.enhancers["activity"] > 0]
+    assert 0.15 < (active["n_GATA1"] > 0).mean() < 0.45
+    strong_klf1 = active[(active["kind"] != "proximal") & (active["n_GATA1"] == 0)]
+    assert len(strong_klf1) and (strong_klf1["n_KLF1"] >= 3).all()
+    assert (active["n_GATA1"] + active["n_KLF1"] > 0).all()
+    sites = few.truth.motif_sites
+    carriers = set(active.loc[active["n_GATA1"] > 0, "enhancer_id"])
+    assert set(sites.loc[sites["tf"] == "GATA1", "enhancer_id"]) == carriers
+    frac = [s.truth.tf_targets.query("tf == 'GATA1'")["target"].mean() for s in (full, few)]
+    assert frac[1] < 0.6 * frac[0]
+    assert np.log(few.truth.genes["promoter_activity"]).std() < 0.5
+    with pytest.raises(InvalidInputError, match="gata1_fraction"):
+        simulate(tmp_path / "bad", gata1_fraction=1.5, **SMALL)

@@ -95,7 +95,8 @@ def data_block(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def training_block(card: dict[str, Any]) -> dict[str, Any]:
-    """Every TrainConfig field, set to the original's protocol (UPSTREAM §3)."""
+    """Every TrainConfig field, set to the original's protocol (UPSTREAM §3); the e2e task-weight shift is
+    left at its default (the original's) and out of the file."""
     kind = card["kind"]
     config = TrainConfig(
         epochs=200 if kind == "epi_graphreg" else 100,
@@ -107,7 +108,7 @@ def training_block(card: dict[str, Any]) -> dict[str, Any]:
         upstream_compat=True,
         shuffle=False,
     )
-    block = {name: getattr(config, name) for name in TrainConfig.__dataclass_fields__}
+    block = {name: getattr(config, name) for name in TrainConfig.__dataclass_fields__ if name != "e2e_cage_epoch"}
     if kind == "seq_cnn_base":  # chunks 20..39 of each window, 4 per step (UPSTREAM §2.2)
         block["base_chunks"] = list(block["base_chunks"])
     else:

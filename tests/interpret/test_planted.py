@@ -3,9 +3,8 @@
 They use the packaged models trained on the synthetic genome (seed 0, `default` preset) and
 score them on a different genome of the same process (`demo` preset), so every gene is held
 out: `GRAPHREG_ZOO_PLANTED_EPI` (default "demo", Epi-GraphReg), `GRAPHREG_ZOO_PLANTED_CNN`
-(default "demo_cnn", Epi-CNN) and `GRAPHREG_ZOO_PLANTED_SEQ` (default "demo_e2e", an
-end-to-end sequence model for the sequence-level TF knockout; none is shipped, so that test
-skips). The scoring functions are usable on their own.
+(default "demo_cnn", Epi-CNN). The sequence-level TF knockout with the packaged sequence models
+is in test_planted_sequence.py. The scoring functions are usable on their own.
 """
 from __future__ import annotations
 
@@ -87,11 +86,6 @@ def genome(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def seq_model():
-    return _load("GRAPHREG_ZOO_PLANTED_SEQ", "demo_e2e")
-
-
-@pytest.fixture(scope="module")
 def epi_model():
     return _load("GRAPHREG_ZOO_PLANTED_EPI", "demo")
 
@@ -99,15 +93,6 @@ def epi_model():
 @pytest.fixture(scope="module")
 def cnn_model():
     return _load("GRAPHREG_ZOO_PLANTED_CNN", "demo_cnn")
-
-
-def test_knockout_recovers_planted_gata1_targets(seq_model, genome):
-    from graphreg_zoo.interpret.perturb import knockout
-
-    sim, cell = genome
-    table = knockout(seq_model, cell, "GATA1", motifs=sim.files["motifs"])
-    assert np.isfinite(table["log2fc"]).all()
-    assert knockout_precision(table, sim.truth, "GATA1") >= 0.8
 
 
 def test_attribution_recovers_planted_enhancers(epi_model, cnn_model, genome):

@@ -37,6 +37,7 @@ def test_e2e_task_weight_schedule():
     assert e2e_task_weight(0) == 0.01
     assert e2e_task_weight(10) == pytest.approx(0.5)
     assert e2e_task_weight(20) == pytest.approx(1 / (1 + math.exp(-10)))
+    assert e2e_task_weight(3, cage_epoch=3) == pytest.approx(0.5)  # a recipe's e2e_cage_epoch shifts it
 
 
 def _numpy_prior(g: np.ndarray, cutoff_fraction: float) -> float:

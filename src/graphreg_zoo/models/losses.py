@@ -61,10 +61,13 @@ def poisson_nll(y_true, y_pred, *, bins: tuple[int, int] | None = LOSS_NODES, in
     return ops.mean(nll)
 
 
-def e2e_task_weight(epoch: int) -> float:
-    """CAGE weight of the e2e multi-task loss: max(0.01, sigmoid(epoch - 10)), `epoch` counted from 1
-    as in the original training loop (UPSTREAM §2.6)."""
-    return max(0.01, 1.0 / (1.0 + math.exp(-(epoch - 10))))
+E2E_CAGE_EPOCH = 10  # the original's epoch at which CAGE gets half the e2e loss
+
+
+def e2e_task_weight(epoch: int, cage_epoch: int = E2E_CAGE_EPOCH) -> float:
+    """CAGE weight of the e2e multi-task loss: max(0.01, sigmoid(epoch - cage_epoch)), `epoch` counted from 1
+    as in the original training loop (UPSTREAM §2.6), `cage_epoch` 10 as there."""
+    return max(0.01, 1.0 / (1.0 + math.exp(-(epoch - cage_epoch))))
 
 
 def _smoothing_kernel() -> np.ndarray:

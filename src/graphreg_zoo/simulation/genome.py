@@ -24,7 +24,9 @@ sites, at least one); for a fraction `loop_fraction` (0.5) of genes, 1-2 loop-co
 enhancers 100 kb-1 Mb away with 3-5 GATA1 sites; as many decoys with the same marks at random
 places, joined to nothing, and as many structural loops join random places 100 kb-1 Mb apart
 (they enter C like any loop). So only the graph tells which distal enhancer acts on which gene.
-CTCF sites (30% of elements) have no effect.
+CTCF sites (30% of elements) have no effect. `promoter_sd`, `proximal_active` and `gata1_fraction`
+(defaults 1.0, 0.4, 1.0: the numbers above) shape what a sequence model can learn; the `sequence` preset
+puts GATA1 on 30% of the active elements only (KLF1 alone drives the rest) with promoter_sd 0.3.
 
 Tracks (counts per 100 bp, negative-binomial noise around a flat background): H3K4me3 peaks at
 promoters (height 40 P_g), H3K27ac at promoters (15 P_g) and active enhancers (12 A_e), DNase at
@@ -60,6 +62,9 @@ PRESETS = {
     "default": {"n_chroms": 5, "chrom_length": 10_000_000},
     "demo": {"n_chroms": 4, "chrom_length": 6_000_000},
     "tiny": {"n_chroms": 2, "chrom_length": 3_000_000},
+    # the sequence demo: GATA1 on 30% of active elements, promoters nearly uniform (their
+    # strength is not in the DNA), so the GATA1 knockout truth is a learnable minority of genes
+    "sequence": {"n_chroms": 4, "chrom_length": 6_000_000, "gata1_fraction": 0.3, "promoter_sd": 0.3},
 }
 TRUTH_TABLES = ("genes", "enhancers", "links", "loops", "motif_sites", "tf_targets")
 
@@ -73,6 +78,9 @@ class SimConfig:
     chrom_length: int = 10_000_000
     gene_spacing: int = 100_000
     loop_fraction: float = 0.5
+    proximal_active: float = 0.4
+    gata1_fraction: float = 1.0
+    promoter_sd: float = 1.0
     alpha: float = 1.5
     b0: float = math.log(10.0)
     b1: float = 1.0
@@ -90,8 +98,13 @@ class SimConfig:
                 f"need n_chroms >= 1 and chrom_length >= {2 * MARGIN + 10 * BIN:,} bp; "
                 f"got {self.n_chroms} x {self.chrom_length:,}"
             )
-        if not 0 <= self.loop_fraction <= 1 or not 0 < self.fdr < 1:
-            raise InvalidInputError("loop_fraction must be in [0, 1] and fdr in (0, 1)")
+        fractions = (self.loop_fraction, self.proximal_active, self.gata1_fraction)
+        if not all(0 <= f <= 1 for f in fractions) or not 0 < self.fdr < 1:
+            raise InvalidInputError(
+                "loop_fraction, proximal_active and gata1_fraction must be in [0, 1] and fdr in (0, 1)"
+            )
+        if self.promoter_sd < 0:
+            raise InvalidInputError(f"promoter_sd must be >= 0, got {self.promoter_sd}")
 
     def chrom_sizes(self) -> dict[str, int]:
         """chr1 has `chrom_length` bp; each next one is ~2.5% shorter and not a multiple of 5 kb."""
@@ -201,7 +214,7 @@ def _genes(cfg: SimConfig, chrom: str, length: int, rng: np.random.Generator, fi
             "strand": strand,
             "start": start,
             "end": end,
-            "promoter_activity": rng.lognormal(0.0, 1.0, len(tss)),
+            "promoter_activity": rng.lognormal(0.0, cfg.promoter_sd, len(tss)),
         }
     )
 
@@ -212,7 +225,7 @@ def _candidates(cfg: SimConfig, genes: pd.DataFrame, length: int, rng: np.random
     for g in genes.itertuples():
         for _ in range(2 + rng.poisson(1.5)):
             offset = rng.choice([-1, 1]) * math.exp(rng.uniform(math.log(3_000), math.log(60_000)))
-            active = rng.random() < 0.4
+            active = rng.random() < cfg.proximal_active
             rows.append(("proximal", g.tss + offset, g.gene_id, 0.0, active))
         if rng.random() < cfg.loop_fraction:
             for _ in range(1 + int(rng.random() < 0.5)):
@@ -235,7 +248,19 @@ def _candidates(cfg: SimConfig, genes: pd.DataFrame, length: int, rng: np.random
     table.loc[table["active"] & (table["n_GATA1"] + table["n_KLF1"] == 0), "n_GATA1"] = 1
     table["n_CTCF"] = (rng.random(n) < 0.3).astype(np.int64)
     table["eps"] = rng.lognormal(0.0, 0.25, n)
+    if cfg.gata1_fraction < 1:  # drawn last, so the default keeps every earlier draw
+        _restrict_gata1(table, strong, rng.random(n) < cfg.gata1_fraction, rng)
     return table
+
+
+def _restrict_gata1(table: pd.DataFrame, strong: pd.Series, carries: np.ndarray, rng: np.random.Generator) -> None:
+    """Active elements not in `carries` lose their GATA1 sites and are driven by KLF1 alone
+    (3-5 sites for distal and decoy elements, as many as they had GATA1 otherwise): a GATA1
+    knockout then hits a minority of genes, and an element's strength does not tell its TF."""
+    lose = table["active"].to_numpy() & ~carries
+    klf1 = np.where(strong, 3 + rng.binomial(2, 0.5, len(table)), np.maximum(table["n_GATA1"], 1))
+    table.loc[lose, "n_KLF1"] = klf1[lose]
+    table.loc[lose, "n_GATA1"] = 0
 
 
 def _tss_distance(tss: np.ndarray, centres: np.ndarray) -> np.ndarray:

@@ -61,6 +61,7 @@ class TrainConfig:
     data_parallel: bool = False
     base_chunks: tuple[int, int] = (20, 40)  # Seq-CNN base: the chunks of each window it trains on
     chunk_batch: int = 4  # Seq-CNN base: chunks per step
+    e2e_cage_epoch: int = 10  # e2e: the epoch at which CAGE gets half the loss (the original's 10)
 
 
 @dataclass
@@ -293,7 +294,7 @@ def fit(
     with deterministic(config.seed), _frozen_batchnorm(model, config.batchnorm == "frozen"):
         train_data, valid_data = _datasets(model, cell, train_chroms, valid_chroms, config, train_windows,
                                            valid_windows, bottlenecks)
-        goal = objective(model, config.upstream_compat)
+        goal = objective(model, config.upstream_compat, config.e2e_cage_epoch)
         goal.trainee.compile(optimizer=_optimizer(model, config), loss=goal.loss, metrics=goal.metrics,
                              jit_compile=config.jit_compile)
         stopper = early_stopping_callback(config.max_early_stopping, monitor=goal.monitor)

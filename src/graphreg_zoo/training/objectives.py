@@ -175,23 +175,26 @@ def forward_with_fourier_prior(model, inputs: dict, training, *, output: str, cu
     return outputs, fourier_prior(attribution, cutoff)
 
 
-def task_weight_callback():
-    """Sets the e2e CAGE task weight max(0.01, sigmoid(epoch - 10)) at every epoch start (and logs it).
+def task_weight_callback(cage_epoch: int | None = None):
+    """Sets the e2e CAGE task weight max(0.01, sigmoid(epoch - cage_epoch)) at every epoch start (and logs it);
+    `cage_epoch` None is the original's 10.
 
     Keras counts epochs from 0, the original loop from 1 (`for epoch in range(1, n_epochs + 1)`):
     Keras epoch e is the original's epoch e + 1, so the weight reaches 0.5 in the tenth epoch, as there.
     """
     import keras
 
-    from ..models.losses import e2e_task_weight
+    from ..models.losses import E2E_CAGE_EPOCH, e2e_task_weight
+
+    shift = E2E_CAGE_EPOCH if cage_epoch is None else cage_epoch
 
     class TaskWeight(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.model.cage_weight.assign(e2e_task_weight(epoch + 1))
+            self.model.cage_weight.assign(e2e_task_weight(epoch + 1, shift))
 
         def on_epoch_end(self, epoch, logs=None):
             if logs is not None:
-                logs["cage_task_weight"] = e2e_task_weight(epoch + 1)
+                logs["cage_task_weight"] = e2e_task_weight(epoch + 1, shift)
 
     return TaskWeight()
 
@@ -221,8 +224,9 @@ def _check_remat_with_prior(model) -> None:
         )
 
 
-def objective(model, upstream_compat: bool) -> Objective:
-    """The training objective of `model`'s family (see the module table)."""
+def objective(model, upstream_compat: bool, cage_epoch: int | None = None) -> Objective:
+    """The training objective of `model`'s family (see the module table); `cage_epoch` shifts the
+    e2e CAGE task weight (None: the original's 10)."""
     from ..models.losses import FFT_CUTOFF_BASE, FFT_CUTOFF_E2E
 
     fft = bool(getattr(model, "fft_prior", False))
@@ -233,7 +237,7 @@ def objective(model, upstream_compat: bool) -> Objective:
                                   cutoff=FFT_CUTOFF_E2E) if fft else None
         view = training_view(model, upstream_compat, ("cage", *EPI_TRACKS), _e2e_loss, prior, task_weight=True)
         return Objective(view, metrics={"cage": [_nll_metric()]}, monitor="val_cage_nll",
-                         callbacks=[task_weight_callback()])
+                         callbacks=[task_weight_callback(cage_epoch)])
     if is_base(model):
         prior = functools.partial(forward_with_fourier_prior, output="bottleneck",
                                   cutoff=FFT_CUTOFF_BASE, pool_batch=True) if fft else None

@@ -25,6 +25,8 @@ from .folds import ORGANISM_OF_GENOME, fold_chromosomes, fold_of_file
 PACKAGED = {
     "demo": Path(__file__).resolve().parents[1] / "_demo" / "model",
     "demo_cnn": Path(__file__).resolve().parents[1] / "_demo" / "model_cnn",
+    "demo_seq": Path(__file__).resolve().parents[1] / "_demo" / "model_seq",
+    "demo_seq_cnn": Path(__file__).resolve().parents[1] / "_demo" / "model_seq_cnn",
 }
 
 
@@ -94,7 +96,8 @@ def load(name: str, **kwargs: Any) -> Any:
     """Load a model by zoo name, `name@foldN`, `hf://org/repo@rev`, preset directory or upstream `.h5`.
 
     A family loads as a FoldEnsemble; everything else as one Keras model. `demo` and
-    `demo_cnn` are the small models shipped in the package (trained on the synthetic genome). `kwargs` go to the
+    `demo_cnn` (epigenome), `demo_seq` and `demo_seq_cnn` (sequence, end-to-end) are the small models
+    shipped in the package (trained on the synthetic genome). `kwargs` go to the
     upstream converter (e.g. `return_attention=True`) and bypass the preset cache.
 
     Example: ``model = graphreg_zoo.load("epi_K562_hichip_fdr01@fold1")``.

@@ -1,0 +1,100 @@
+"""Retrain the two embedded sequence demo models (`load("demo_seq")`, `load("demo_seq_cnn")`).
+
+    python training/demo_sequence.py OUT [--epochs N] [--install]
+
+1. simulates the training genome (`simulate(preset="sequence", seed=0)`: 4 x 6 Mb, GATA1 on 30% of
+   the active elements) into OUT/genome and prepares it into OUT/cell.h5;
+2. trains `demo_synthetic_seq` (Seq-GraphReg e2e) and `demo_synthetic_seqcnn` (Seq-CNN e2e) with the
+   package's engine (`graphreg_zoo.training.engine.train`, recipes in training/recipes/), one after the other,
+   into OUT/seq and OUT/seq_cnn;
+3. adds to each card the command, the wall time of its training and the machine (CPU model, cores,
+   backend); with `--install` copies both presets over the packaged ones in src/graphreg_zoo/_demo/.
+
+Everything is seeded (genome, initial weights, window order), so the same command on the same
+machine and library versions gives the same weights.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = {"seq": "demo_synthetic_seq", "seq_cnn": "demo_synthetic_seqcnn"}
+PACKAGED = {"seq": "model_seq", "seq_cnn": "model_seq_cnn"}
+GENOME_SEED = 0
+
+
+def machine() -> dict[str, str | int]:
+    """The CPU model (lscpu), core count and Keras backend the run used."""
+    import keras
+
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        cpu = platform.processor() or "unknown"
+    return {"cpu": cpu, "cores": os.cpu_count() or 0, "backend": keras.backend.backend(), "gpu": "none"}
+
+
+def prepare_genome(out: Path, chrom_length: int | None = None):
+    """The seeded training genome, simulated and prepared (reused when OUT/cell.h5 exists)."""
+    from graphreg_zoo.prep.cell import CellData, prepare
+    from graphreg_zoo.simulation.genome import simulate
+
+    cell_path = out / "cell.h5"
+    if not cell_path.is_file():
+        sim = simulate(out / "genome", seed=GENOME_SEED, preset="sequence", chrom_length=chrom_length)
+        prepare(sim.out_dir / "cell.yaml", cell_path, progress=False)
+    return CellData(cell_path)
+
+
+def record_run(preset: Path, command: str, seconds: float) -> None:
+    """Add the command, training time and machine to the preset's card."""
+    from graphreg_zoo._atomic import atomic_path
+
+    card_path = preset / "card.json"
+    card = json.loads(card_path.read_text())
+    card["training_run"] = {"command": command, "seconds": round(seconds, 1), "machine": machine()}
+    with atomic_path(card_path) as tmp:
+        Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs (tests: 1)")
+    parser.add_argument("--chrom-length", type=int, default=None,
+                        help="shorter chromosomes than the preset's 6 Mb (tests: 1.5 Mb, one window each)")
+    parser.add_argument("--only", choices=sorted(RUNS), action="append", help="train only these models")
+    parser.add_argument("--install", action="store_true", help="copy the presets into src/graphreg_zoo/_demo/")
+    args = parser.parse_args(argv)
+    from graphreg_zoo.training.engine import train
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    cell = prepare_genome(args.out, args.chrom_length)
+    command = "python training/demo_sequence.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    overrides = {"epochs": args.epochs} if args.epochs else {}
+    for key in args.only or RUNS:
+        recipe = ROOT / "training" / "recipes" / f"{RUNS[key]}.yaml"
+        start = time.perf_counter()
+        result = train(recipe, cell, out_dir=args.out / key, progress=True, **overrides)
+        seconds = time.perf_counter() - start
+        record_run(result.preset, command, seconds)
+        test_r = result.metrics["test"]["A"]["pearson"]
+        print(f"{RUNS[key]}: best epoch {result.best_epoch}, test R {test_r:.3f}, {seconds:.0f} s", flush=True)
+        if args.install:
+            target = ROOT / "src" / "graphreg_zoo" / "_demo" / PACKAGED[key]
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(result.preset, target, ignore=shutil.ignore_patterns(".*"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
