@@ -46,7 +46,7 @@ def machine() -> dict[str, str | int]:
 def prepare_genome(out: Path, chrom_length: int | None = None):
     """The seeded training genome, simulated and prepared (reused when OUT/cell.h5 exists)."""
     from graphreg_zoo.prep.cell import CellData, prepare
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
 
     cell_path = out / "cell.h5"
     if not cell_path.is_file():

@@ -114,7 +114,7 @@ def test_knockout_of_the_trained_model_edits_only_windows_with_hits(held_out):
 @pytest.fixture(scope="module")
 def training_cell(tmp_path_factory):
     from graphreg_zoo.prep.cell import CellData, prepare
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
 
     sim = simulate(tmp_path_factory.mktemp("seqtrain") / "sim", seed=0, preset="sequence")
     return CellData(prepare(sim.files["cell_yaml"], sim.out_dir / "cell.h5", progress=False))
