@@ -3,32 +3,50 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import typer
 
 from .evaluate import INCLUDE_HELP
 
 
-def _cell_file(cell: str, out: Path) -> Path:
-    """A CellData path from a prepared .h5, a cell spec YAML (prepared into OUTDIR) or a reference cell name."""
+def _cell_file(cell: str, out: Path, model: Callable[[], Any], yes: bool, quiet: bool) -> Path:
+    """A CellData path from a prepared .h5, a cell spec YAML (prepared into OUTDIR as the input contract
+    of `model()`, the loaded model, says) or a reference cell name (built into the cache on first use,
+    after asking: before the model is downloaded)."""
     from ..errors import InvalidInputError
 
     path = Path(cell)
     if path.suffix in (".h5", ".hdf5") and path.is_file():
         return path
     if path.suffix in (".yaml", ".yml") and path.is_file():
-        from ..prep.cell import prepare
+        from ..prep.cell import CellSpec, prepare, spec_for_model
 
-        return prepare(path, out / "cell.h5")
+        spec, changes = spec_for_model(CellSpec.from_yaml(path), model())
+        for change in changes:
+            typer.echo(f"{cell}: {change} (the model's input contract)", err=True)
+        return prepare(spec, out / "cell.h5", progress=not quiet)
     if path.suffix not in (".h5", ".hdf5", ".yaml", ".yml"):
-        from ..reference_cells import reference_cell
-
-        return reference_cell(cell, out)
+        return _reference_cell(cell, out, yes, quiet)
     raise InvalidInputError(
         f"--cell {cell!r}: expected a prepared CellData .h5 file or a cell spec .yaml "
         "(make one with `graphreg-zoo prepare`)."
     )
+
+
+def _reference_cell(name: str, out: Path, yes: bool, quiet: bool) -> Path:
+    """The cached CellData of reference cell `name`; a first use says what it downloads and asks."""
+    import sys
+
+    from ..reference_cells import build_cell, built, describe, plan
+    from .cells import confirm_build
+
+    build = plan(name)
+    if not built(build):
+        for line in describe(build):
+            typer.echo(line, err=True)
+        confirm_build(build, yes, "graphreg-zoo " + " ".join(sys.argv[1:]))
+    return build_cell(build, out, progress=not quiet)
 
 
 @contextmanager
@@ -68,11 +86,14 @@ def predict_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     include: str = typer.Option("", "--include", help=INCLUDE_HELP),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Build a reference cell's CellData on first use without asking (scripts)."),
 ) -> None:
     """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate its held-out rows (report + plots).
 
     The gene table keeps every row, with the role of its chromosome for the model that predicted it.
     """
+    import functools
     import warnings
 
     from ..evaluation.evaluator import evaluate
@@ -83,8 +104,9 @@ def predict_command(
 
     scored_roles(include)  # a bad --include is refused before any work
     with _output_dir(out):
-        data = CellData(_cell_file(cell, out))
-        loaded = load(model)
+        loader = functools.cache(lambda: load(model))
+        data = CellData(_cell_file(cell, out, loader, yes, quiet))
+        loaded = loader()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             results = predict_nodes(loaded, data, chrom, batch_size=batch_size, progress=not quiet,
