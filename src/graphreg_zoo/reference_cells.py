@@ -220,7 +220,9 @@ class Build:
 
     @property
     def files(self) -> list[FileSpec]:
-        return [spec for entry in self.entries.values() for spec in _specs(entry, self.chroms)]
+        """Every file to fetch, once (one BAM may feed several roles)."""
+        unique = {spec.path: spec for entry in self.entries.values() for spec in _specs(entry, self.chroms)}
+        return list(unique.values())
 
     @property
     def key(self) -> str:
@@ -257,7 +259,7 @@ class Build:
         """What building needs to download: (bytes known from the card or registry, paths of unknown size,
         number of files already cached)."""
         recorded, known, unknown_size, cached = read_registry(), 0, [], 0
-        sizes = {spec.path: entry.get("size") for entry in self.entries.values()
+        sizes = {spec.path: entry["size"] for entry in self.entries.values() if entry.get("size")
                  for spec in _specs(entry, self.chroms)}
         for spec in self.files:
             size = sizes.get(spec.path) or recorded.get(spec.path, {}).get("size")

@@ -44,9 +44,10 @@ def confirm_build(build: "Build", yes: bool, rerun: str) -> None:
     if yes or nothing_to_fetch or is_offline():
         return
     if not sys.stdin.isatty():
-        raise NotAvailableError(
-            f"{summary}; not downloading without confirmation (stdin is not a terminal). Run "
-            f"`{rerun} --yes`, or build it once with `graphreg-zoo cells build {build.card['name']} --yes`.")
+        build_once = f"graphreg-zoo cells build {build.card['name']}"
+        also = "" if rerun.startswith(build_once) else f", or build it once with `{build_once} --yes`"
+        raise NotAvailableError(f"{summary}; not downloading without confirmation (stdin is not a terminal). "
+                                f"Run `{rerun} --yes`{also}.")
     if not typer.confirm("Download and build it now?", default=True, err=True):
         raise typer.Abort()
 
