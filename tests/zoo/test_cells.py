@@ -77,3 +77,12 @@ def test_a_build_follows_the_contract_of_the_cells_published_epi_models(tmp_path
     lines = cells.describe(build)
     assert any(line.startswith("flagged 3P: dnase") for line in lines) and "  tracks.dnase.stat: sum -> max" in lines
     assert cells.built(build) is None and not (zoo_home / "files").exists()
+
+
+@pytest.mark.parametrize("model, assay", [("epi_K562_hic", "HiC"), ("epi_K562_hichip", "HiChIP")])
+def test_predict_builds_the_reference_cell_with_the_models_assay(model, assay, cli, tmp_path, monkeypatch, zoo_home):
+    monkeypatch.setenv("GRAPHREG_ZOO_OFFLINE", "1")
+    code, _, stderr = cli("predict", "--model", model, "--cell", "K562", "-o", tmp_path / "out")
+    contacts = cells.cell_card("K562")["contacts"]
+    other = next(a for a in contacts if a != assay)
+    assert code == 3 and contacts[assay]["path"] in stderr and contacts[other]["path"] not in stderr

@@ -10,10 +10,10 @@ import typer
 from .evaluate import INCLUDE_HELP
 
 
-def _cell_file(cell: str, out: Path, model: Callable[[], Any], yes: bool, quiet: bool) -> Path:
+def _cell_file(cell: str, out: Path, model_name: str, model: Callable[[], Any], yes: bool, quiet: bool) -> Path:
     """A CellData path from a prepared .h5, a cell spec YAML (prepared into OUTDIR as the input contract
-    of `model()`, the loaded model, says) or a reference cell name (built into the cache on first use,
-    after asking: before the model is downloaded)."""
+    of `model()`, the loaded model `model_name`, says) or a reference cell name (built into the cache on
+    first use, after asking: before the model is downloaded)."""
     from ..errors import InvalidInputError
 
     path = Path(cell)
@@ -27,21 +27,34 @@ def _cell_file(cell: str, out: Path, model: Callable[[], Any], yes: bool, quiet:
             typer.echo(f"{cell}: {change} (the model's input contract)", err=True)
         return prepare(spec, out / "cell.h5", progress=not quiet)
     if path.suffix not in (".h5", ".hdf5", ".yaml", ".yml"):
-        return _reference_cell(cell, out, yes, quiet)
+        return _reference_cell(cell, model_name, out, yes, quiet)
     raise InvalidInputError(
         f"--cell {cell!r}: expected a prepared CellData .h5 file or a cell spec .yaml "
         "(make one with `graphreg-zoo prepare`)."
     )
 
 
-def _reference_cell(name: str, out: Path, yes: bool, quiet: bool) -> Path:
-    """The cached CellData of reference cell `name`; a first use says what it downloads and asks."""
+def _model_assay(model: str) -> str | None:
+    """The contact assay of a zoo model (None for a preset, a file or an unknown name)."""
+    from ..errors import InvalidInputError
+    from ..zoo import cards
+
+    try:
+        return cards.resolve(model)[0].get("assay")
+    except InvalidInputError:
+        return None
+
+
+def _reference_cell(name: str, model: str, out: Path, yes: bool, quiet: bool) -> Path:
+    """The cached CellData of reference cell `name`, its graph from the model's assay where the card has it;
+    a first use says what it downloads and asks."""
     import sys
 
-    from ..reference_cells import build_cell, built, describe, plan
+    from ..reference_cells import build_cell, built, cell_card, describe, plan
     from .cells import confirm_build
 
-    build = plan(name)
+    assay = _model_assay(model)
+    build = plan(name, assay=assay if assay in cell_card(name)["contacts"] else None)
     if not built(build):
         for line in describe(build):
             typer.echo(line, err=True)
@@ -68,7 +81,8 @@ def _output_dir(out: Path) -> Iterator[Path]:
 def predict_command(
     model: str = typer.Option(..., "--model", "-m", help="Zoo name, preset directory or upstream .h5."),
     cell: str = typer.Option(
-        ..., "--cell", "-c", help="CellData .h5, cell spec .yaml or reference cell name (K562, ...)."
+        ..., "--cell", "-c", help="CellData .h5, cell spec .yaml (prepared as the model's input contract says) or "
+        "reference cell name (K562, ...: built once, its graph from the model's assay)."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
     chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to predict (default: all)."),
@@ -105,7 +119,7 @@ def predict_command(
     scored_roles(include)  # a bad --include is refused before any work
     with _output_dir(out):
         loader = functools.cache(lambda: load(model))
-        data = CellData(_cell_file(cell, out, loader, yes, quiet))
+        data = CellData(_cell_file(cell, out, model, loader, yes, quiet))
         loaded = loader()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
