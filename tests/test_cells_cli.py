@@ -58,7 +58,7 @@ def test_without_yes_and_without_a_terminal_nothing_is_downloaded(cli, tmp_path,
     assert f"3 file(s) to download ({size} + 2 file(s) of unknown size)" in stderr
     assert f"graphreg-zoo cells build {CELL} --yes" in stderr
     code, _, stderr = cli("predict", "--model", f"{mini.name}@fold1", "--cell", CELL, "-o", tmp_path / "o")
-    assert code == 3 and "--yes" in stderr and "flagged 3P: dnase" in stderr
+    assert code == 3 and "add --yes to this command" in stderr and "flagged 3P: dnase" in stderr
     assert not served.requests and _cached(zoo_home) == [] and not (tmp_path / "o").exists()
 
 

@@ -163,7 +163,8 @@ def cell_spec(card: dict[str, Any], entries: dict[str, dict[str, Any]]) -> dict[
     return spec
 
 
-def _chromosomes(card: dict[str, Any], chromosomes: list[str] | None) -> list[str]:
+def chromosomes_of(card: dict[str, Any], chromosomes: list[str] | None = None) -> list[str]:
+    """`chromosomes` if given, else the card's, else the genome's autosomes."""
     from .prep import assembly
 
     return list(chromosomes or card.get("chromosomes") or assembly.autosomes(card["genome"]))
@@ -278,7 +279,7 @@ def plan(name: str, *, assay: str | None = None, fasta: bool = False,
     card = cell_card(name)
     assay = assay or card.get("default_assay") or next(iter(card["contacts"]))
     entries = _entries(card, assay, fasta)
-    chroms = _chromosomes(card, chromosomes)
+    chroms = chromosomes_of(card, chromosomes)
     _check_fetchable(card, entries, chroms)
     contract, families = cell_contract(card)
     return Build(card, assay, fasta, chroms, entries, contract, families)

@@ -31,10 +31,21 @@ def download_summary(build: "Build") -> str:
             f"yet: {todo} file(s) to download ({size}), {cached} already cached")
 
 
-def confirm_build(build: "Build", yes: bool, rerun: str) -> None:
-    """Say what a first build downloads, then go on with `--yes` or a yes at a terminal; with neither,
-    refuse (NotAvailableError, exit 3) naming the command to run. Offline nothing is downloaded, so
-    nothing is asked: the fetch names what is missing."""
+def build_command(build: "Build") -> str:
+    """The `cells build` command line that makes `build` without asking."""
+    from ..reference_cells import chromosomes_of
+
+    options = [f"--assay {build.assay}"] if build.assay != build.card.get("default_assay") else []
+    if build.chroms != chromosomes_of(build.card):
+        options += [f"--chromosomes {c}" for c in build.chroms]
+    options += ["--fasta"] if build.fasta else []
+    return " ".join(["graphreg-zoo cells build", build.card["name"], *options, "--yes"])
+
+
+def confirm_build(build: "Build", yes: bool, takes_yes: bool) -> None:
+    """Say what a first build downloads, then go on with `yes` or a yes at a terminal; with neither,
+    refuse (NotAvailableError, exit 3) naming the command to run (and `--yes` where the calling command
+    `takes_yes`). Offline nothing is downloaded, so nothing is asked: the fetch names what is missing."""
     from ..errors import NotAvailableError
     from ..settings import is_offline
 
@@ -44,10 +55,9 @@ def confirm_build(build: "Build", yes: bool, rerun: str) -> None:
     if yes or nothing_to_fetch or is_offline():
         return
     if not sys.stdin.isatty():
-        build_once = f"graphreg-zoo cells build {build.card['name']}"
-        also = "" if rerun.startswith(build_once) else f", or build it once with `{build_once} --yes`"
+        also = " (or add --yes to this command)" if takes_yes else ""
         raise NotAvailableError(f"{summary}; not downloading without confirmation (stdin is not a terminal). "
-                                f"Run `{rerun} --yes`{also}.")
+                                f"Run `{build_command(build)}`{also}.")
     if not typer.confirm("Download and build it now?", default=True, err=True):
         raise typer.Abort()
 
@@ -94,14 +104,8 @@ def cells_build(
     for line in describe(build):
         typer.echo(line, err=True)
     if not built(build):
-        rerun = " ".join(["graphreg-zoo cells build", build.card["name"], *_options(chromosomes, assay, fasta)])
-        confirm_build(build, yes, rerun)
+        confirm_build(build, yes, takes_yes=False)
     typer.echo(f"built {build_cell(build, progress=not quiet)}")
-
-
-def _options(chromosomes: Optional[List[str]], assay: Optional[str], fasta: bool) -> list[str]:
-    return ([f"--chromosomes {c}" for c in chromosomes or []] + ([f"--assay {assay}"] if assay else [])
-            + (["--fasta"] if fasta else []))
 
 
 def cells_export(

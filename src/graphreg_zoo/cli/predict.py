@@ -10,7 +10,8 @@ import typer
 from .evaluate import INCLUDE_HELP
 
 
-def _cell_file(cell: str, out: Path, model_name: str, model: Callable[[], Any], yes: bool, quiet: bool) -> Path:
+def _cell_file(cell: str, out: Path, model_name: str, model: Callable[[], Any], *, yes: bool | None = None,
+               quiet: bool = False) -> Path:
     """A CellData path from a prepared .h5, a cell spec YAML (prepared into OUTDIR as the input contract
     of `model()`, the loaded model `model_name`, says) or a reference cell name (built into the cache on
     first use, after asking: before the model is downloaded)."""
@@ -45,11 +46,9 @@ def _model_assay(model: str) -> str | None:
         return None
 
 
-def _reference_cell(name: str, model: str, out: Path, yes: bool, quiet: bool) -> Path:
+def _reference_cell(name: str, model: str, out: Path, yes: bool | None, quiet: bool) -> Path:
     """The cached CellData of reference cell `name`, its graph from the model's assay where the card has it;
     a first use says what it downloads and asks."""
-    import sys
-
     from ..reference_cells import build_cell, built, cell_card, describe, plan
     from .cells import confirm_build
 
@@ -58,7 +57,7 @@ def _reference_cell(name: str, model: str, out: Path, yes: bool, quiet: bool) ->
     if not built(build):
         for line in describe(build):
             typer.echo(line, err=True)
-        confirm_build(build, yes, "graphreg-zoo " + " ".join(sys.argv[1:]))
+        confirm_build(build, bool(yes), takes_yes=yes is not None)
     return build_cell(build, out, progress=not quiet)
 
 
@@ -119,7 +118,7 @@ def predict_command(
     scored_roles(include)  # a bad --include is refused before any work
     with _output_dir(out):
         loader = functools.cache(lambda: load(model))
-        data = CellData(_cell_file(cell, out, model, loader, yes, quiet))
+        data = CellData(_cell_file(cell, out, model, loader, yes=yes, quiet=quiet))
         loaded = loader()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
