@@ -111,3 +111,24 @@ def test_import_refuses_a_corrupted_export_and_writes_nothing(cli, tmp_path, mon
     (tmp_path / "drive" / cells.MANIFEST).unlink()
     code, _, stderr = cli("cells", "import", tmp_path / "drive")
     assert code == 4 and "cells export" in stderr
+
+
+def test_a_cell_with_a_fasta_carries_it_and_points_at_its_new_place(cli, tmp_path, monkeypatch, mini, zoo_home):
+    from graphreg_zoo._atomic import sha256_file
+    from graphreg_zoo.filecache import cached_path
+
+    assert cli("cells", "build", CELL, "--yes", "--quiet")[0] == 0
+    built = cells.reference_cell(CELL, progress=False)
+    fasta = cached_path("cells/hg38/mini.fa")  # as a --fasta build records it: a file of the cache
+    fasta.write_text(">chr9\nACGT\n")
+    with h5py.File(built, "r+") as h5:
+        h5.attrs.update(fasta=str(fasta), fasta_sha256=sha256_file(fasta))
+    assert cli("cells", "export", CELL, tmp_path / "drive")[0] == 0
+    assert (tmp_path / "drive" / "files" / "cells/hg38/mini.fa").read_text() == ">chr9\nACGT\n"
+
+    hpc = tmp_path / "hpc_home"
+    monkeypatch.setenv("GRAPHREG_ZOO_HOME", str(hpc))
+    monkeypatch.setenv("GRAPHREG_ZOO_OFFLINE", "1")
+    assert cli("cells", "import", tmp_path / "drive")[0] == 0
+    imported = CellData(hpc / "cells" / CELL / built.name)
+    assert imported.fasta == hpc / "files" / "cells/hg38/mini.fa" and imported.fasta.read_text() == ">chr9\nACGT\n"
