@@ -300,7 +300,9 @@ def describe(build: Build) -> list[str]:
     """What a build does, for the user: the inputs flagged as not verified, and the contract it follows."""
     lines = [f"flagged {f['status']}: {role} {f['accession']}: {f['evidence']}" for role, f in build.flags.items()]
     if build.families:
-        lines.append(f"tracks made as the input contract of {', '.join(build.families)} says")
+        names = ", ".join(build.families[:3]) + (", ..." if len(build.families) > 3 else "")
+        lines.append(f"tracks made as the input contract of the {len(build.families)} published Epi "
+                     f"{build.card['name']} families says ({names})")
         lines += [f"  {change}" for change in build.spec()[1]]
     else:
         lines.append(f"no published model reads {build.card['name']}: the card's own track options are used")

@@ -56,8 +56,8 @@ def confirm_build(build: "Build", yes: bool, takes_yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         also = " (or add --yes to this command)" if takes_yes else ""
-        raise NotAvailableError(f"{summary}; not downloading without confirmation (stdin is not a terminal). "
-                                f"Run `{build_command(build)}`{also}.")
+        raise NotAvailableError(f"not downloading {build.card['name']}'s inputs without confirmation (stdin is not "
+                                f"a terminal). Run `{build_command(build)}`{also}.")
     if not typer.confirm("Download and build it now?", default=True, err=True):
         raise typer.Abort()
 
