@@ -19,6 +19,7 @@ OUT = Path(__file__).resolve().parent / "cli.md"
 GROUPS = {
     "Model zoo": ["models", "info", "fetch", "convert", "cache ls", "cache verify", "cache pin", "cache export",
                   "cache import", "cache clear"],
+    "Reference cells": ["cells list", "cells build", "cells export", "cells import"],
     "Inputs": ["prepare", "call-contacts", "simulate"],
     "Prediction and training": ["predict", "evaluate", "train", "demo"],
     "Reproduction (docs/reproduce.md)": ["reproduce", "reproduce-report", "reproduce-manifest", "reference-cell"],
@@ -30,6 +31,7 @@ EXIT_CODES = {
     "models": [4], "info": [4], "fetch": [3, 4, 5], "convert": [3, 4, 5],
     "cache ls": [], "cache verify": [5], "cache pin": [4], "cache export": [4], "cache import": [4, 5],
     "cache clear": [],
+    "cells list": [4], "cells build": [3, 4, 5], "cells export": [3, 4], "cells import": [3, 4, 5],
     "prepare": [3, 4], "call-contacts": [4], "simulate": [4],
     "predict": [3, 4, 5], "evaluate": [4], "train": [3, 4, 5, 6], "demo": [4],
     "attribute": [3, 4, 5], "knockout": [3, 4, 5], "ism": [3, 4, 5], "variant-effects": [3, 4, 5],
@@ -58,6 +60,10 @@ EXAMPLES = {
     "cache export": "graphreg-zoo cache export /shared/graphreg_mirror",
     "cache import": "graphreg-zoo cache import /shared/graphreg_mirror",
     "cache clear": "graphreg-zoo cache clear",
+    "cells list": "graphreg-zoo cells list",
+    "cells build": "graphreg-zoo cells build GM12878 --yes",
+    "cells export": "graphreg-zoo cells export GM12878 /media/drive/cells",
+    "cells import": "graphreg-zoo cells import /media/drive/cells",
     "prepare": "graphreg-zoo prepare K562_hg19.yaml -o K562_hg19.h5",
     "call-contacts": "graphreg-zoo call-contacts K562_chr22_5kb_raw.cool --format cool --chrom chr22 --fdr 0.1 "
                      "-o K562_chr22_calls.tsv",

@@ -148,6 +148,22 @@ def test_predict_strict_refuses_on_the_command_line(published, default_cell, tmp
     assert code == 4 and "track bin statistic" in err, err
 
 
+def test_predict_prepares_a_spec_yaml_as_the_models_contract_says(published, reference_files, tmp_path, cli):
+    """`predict --cell x.yaml` makes the cell the model's way (not the spec's defaults): strict passes."""
+    from graphreg_zoo.zoo.presets import save_preset
+
+    save_preset(published, tmp_path / "preset")
+    spec = tmp_path / "cell.yaml"
+    spec.write_text(yaml.safe_dump(_spec(reference_files)))
+    code, _, err = cli("predict", "--model", tmp_path / "preset", "--cell", spec, "-o", tmp_path / "out",
+                       "--strict", "--quiet")
+    assert code == 0, err
+    assert "tracks.dnase.stat: sum -> max (the model's input contract)" in err and "cage.stat: sum -> max" in err
+    cell = CellData(tmp_path / "out" / "cell.h5")
+    assert {(t["stat"], t["normalisation"]) for t in cell.attrs["tracks"].values()} == {("max", "upstream_minmax")}
+    assert cell.attrs["cage"]["stat"] == "max"
+
+
 def test_a_recorded_cage_scale_flags_another_scale(default_cell):
     contract = recorded_contract(default_cell)
     assert value(contract, "cage_stat") == "sum" and contract["cage_scale"]["confidence"] == "recorded"

@@ -64,7 +64,7 @@ def test_predict_reference_cell_end_to_end(cli, tmp_path, served, reference_setu
 
     out = tmp_path / "out"
     code, stdout, stderr = cli("predict", "--model", f"{reference_setup.name}@fold1", "--cell", CELL,
-                               "-o", out, "--bigwig", "--quiet")
+                               "-o", out, "--bigwig", "--quiet", "--yes")
     assert code == 0, stderr
     cell = CellData(cells.reference_cell(CELL))
     table = pd.read_csv(out / "predictions.csv")

@@ -14,6 +14,7 @@ from graphreg_zoo import reference_cells as cells
 from graphreg_zoo.filecache import read_registry
 from graphreg_zoo.prep.cell import CellData
 from graphreg_zoo.prep.reads import ReadsOptions, ReadsTrack
+from graphreg_zoo.zoo import cards
 
 from .zoo.conftest import fixture_card, served  # noqa: F401  (pytest fixtures)
 
@@ -30,15 +31,28 @@ def _entry(rel: str, fmt: str, **options) -> dict:
             "evidence": "real read-level test files", **options}
 
 
+def _on_hg38(card_dir, family: str) -> None:
+    """The fixture model family, declared hg38 (card and contract) so that it may read the hg38 MINI cell."""
+    path = card_dir / f"{family}.md"
+    card = cards.parse_card(path)
+    prose = card.pop("description")
+    card.pop("card_path")
+    card["genome"] = card["input_contract"]["genome"]["value"] = "hg38"
+    path.write_text("---\n" + yaml.safe_dump(card, sort_keys=False) + "---\n" + prose + "\n")
+
+
 @pytest.fixture
 def mini(tmp_path, monkeypatch, served, fixture_card, realdata):  # noqa: F811
-    """The MINI card in a GRAPHREG_ZOO_CARDS directory and its files on the loopback mirror."""
+    """The MINI card in a GRAPHREG_ZOO_CARDS directory and its files on the loopback mirror; its DNase is
+    flagged 3P and the size of its BAM is on the card (the other sizes are not)."""
     served.put(fixture_card.path, fixture_card.checkpoint.read_bytes())
     for rel, data in (("rna.bam", (realdata / BAM).read_bytes()), ("chr9.pairs", (realdata / PAIRS).read_bytes()),
                       ("tss.bed", TSS.encode())):
         served.put(f"cells/hg38/MINI/{rel}", data)
     track = {"stat": "max", "normalisation": "log2", "reads": {"normalize": "RPGC"}}
-    inputs = {role: _entry("rna.bam", "bam", **track) for role in ("h3k4me3", "h3k27ac", "dnase")}
+    size = (realdata / BAM).stat().st_size
+    inputs = {role: _entry("rna.bam", "bam", size=size, **track) for role in ("h3k4me3", "h3k27ac", "dnase")}
+    inputs["dnase"].update(status="3P", evidence="a third party lists it")
     inputs.update(cage=_entry("rna.bam", "bam", reads={"normalize": "RPGC"}), genes=_entry("tss.bed", "bed"))
     card = {"name": CELL, "genome": "hg38", "organism": "human", "default_assay": "PET",
             "chromosomes": ["chr9"], "inputs": inputs,
@@ -46,13 +60,14 @@ def mini(tmp_path, monkeypatch, served, fixture_card, realdata):  # noqa: F811
     (tmp_path / "cards" / "cells").mkdir(parents=True)
     (tmp_path / "cards" / "cells" / f"{CELL}.md").write_text(
         "---\n" + yaml.safe_dump(card, sort_keys=False) + "---\n# MINI\n\nReal reads, one 2 Mb region.\n")
+    _on_hg38(tmp_path / "cards", fixture_card.name)
     monkeypatch.setenv("GRAPHREG_ZOO_MIRROR", served.url + "/")
     return fixture_card
 
 
 def test_predict_from_reads_cell(cli, tmp_path, served, mini, realdata):
     out = tmp_path / "out"
-    code, _, stderr = cli("predict", "--model", f"{mini.name}@fold1", "--cell", CELL, "-o", out, "--quiet")
+    code, _, stderr = cli("predict", "--model", f"{mini.name}@fold1", "--cell", CELL, "-o", out, "--quiet", "--yes")
     assert code == 0, stderr
     cell = CellData(cells.reference_cell(CELL))
     rpgc = ReadsTrack(realdata / BAM, ReadsOptions(normalize="RPGC"), 5000, genome="hg38").values("chr9", 138_394_717)
@@ -64,7 +79,7 @@ def test_predict_from_reads_cell(cli, tmp_path, served, mini, realdata):
 
     n_requests = len(served.requests)
     code, _, stderr = cli("predict", "--model", f"{mini.name}@fold1", "--cell", CELL, "-o", tmp_path / "again",
-                          "--quiet")
+                          "--quiet")  # built: no --yes needed
     assert code == 0, stderr
     assert len(served.requests) == n_requests  # everything came from the cache
 

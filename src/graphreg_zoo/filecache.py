@@ -21,7 +21,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import quote, urlparse
 
 from ._atomic import atomic_path, sha256_file
@@ -102,20 +102,48 @@ def _source(spec: FileSpec, mirror: str | None) -> str:
     return str(base / spec.path)
 
 
-def _copy_in(source: str, tmp: Path) -> None:
+class _RichBar:
+    """pooch's progress-bar protocol (total, update, reset, close) drawn as one task of a rich Progress."""
+
+    def __init__(self, progress: Any, description: str):
+        self._progress = progress
+        self._task = progress.add_task(description, total=None)
+
+    @property
+    def total(self) -> float | None:
+        return self._progress.tasks[self._task].total
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self._progress.update(self._task, total=value or None)  # 0: the server sent no length
+
+    def update(self, n: int) -> None:
+        self._progress.advance(self._task, n)
+
+    def reset(self) -> None:
+        self._progress.reset(self._task, total=self.total)
+
+    def close(self) -> None:
+        self._progress.stop_task(self._task)
+
+
+def _copy_in(source: str, tmp: Path, bar: _RichBar | None = None) -> None:
     """Download (pooch) or copy `source` into `tmp`; NotAvailableError if it cannot be had."""
     if urlparse(source).scheme in ("http", "https"):
         import pooch
         import requests
 
         try:
-            pooch.HTTPDownloader(progressbar=False, timeout=HTTP_TIMEOUT_S)(source, str(tmp), None)
+            pooch.HTTPDownloader(progressbar=bar or False, timeout=HTTP_TIMEOUT_S)(source, str(tmp), None)
         except requests.HTTPError as exc:
             raise NotAvailableError(f"HTTP {exc.response.status_code} from {source}") from exc
         except requests.RequestException as exc:
             raise NotAvailableError(f"cannot reach {source} ({type(exc).__name__})") from exc
     elif Path(source).is_file():
         shutil.copyfile(source, tmp)
+        if bar is not None:
+            bar.total = tmp.stat().st_size
+            bar.update(tmp.stat().st_size)
     else:
         raise NotAvailableError(f"not in the mirror directory: {source}")
 
@@ -134,10 +162,11 @@ def _check(spec: FileSpec, file: Path, origin: str) -> str:
     return actual
 
 
-def fetch_file(spec: FileSpec, *, mirror: str | None = None) -> Path:
+def fetch_file(spec: FileSpec, *, mirror: str | None = None, progress: Any = None) -> Path:
     """Return the verified cached copy of `spec`, downloading it first if needed.
 
-    `mirror` overrides GRAPHREG_ZOO_MIRROR. Raises NotAvailableError (offline, or the
+    `mirror` overrides GRAPHREG_ZOO_MIRROR; a rich `progress` gets one byte-counting task per download.
+    Raises NotAvailableError (offline, or the
     source failed) and IntegrityError (hash mismatch; nothing is cached then).
     """
     target = cached_path(spec.path)
@@ -157,19 +186,20 @@ def fetch_file(spec: FileSpec, *, mirror: str | None = None) -> Path:
             raise NotAvailableError(f"offline and not cached: {spec.path}")
         with atomic_path(target) as tmp:
             try:
-                _copy_in(origin, tmp)
+                _copy_in(origin, tmp, _RichBar(progress, Path(spec.path).name) if progress is not None else None)
             except NotAvailableError as exc:
                 raise NotAvailableError(f"{spec.path}: {exc}") from exc
             _check(spec, tmp, origin)
     return target
 
 
-def fetch_files(specs: Iterable[FileSpec]) -> list[Path]:
-    """Fetch every file; one NotAvailableError names all that could not be had."""
+def fetch_files(specs: Iterable[FileSpec], progress: Any = None) -> list[Path]:
+    """Fetch every file (each download a task of the rich `progress`, if given); one NotAvailableError
+    names all that could not be had."""
     paths, missing = [], []
     for spec in specs:
         try:
-            paths.append(fetch_file(spec))
+            paths.append(fetch_file(spec, progress=progress))
         except NotAvailableError as exc:
             missing.append(str(exc))
     if missing:

@@ -52,3 +52,37 @@ def test_bam_cells_are_preparable_and_offline_names_every_missing_file(name, zoo
         assert card["inputs"][role]["format"] == "bam" and card["inputs"][role]["path"] in str(info.value)
         assert card["inputs"][role]["reads"] == {"normalize": "RPGC"} and "convert" not in card["inputs"][role]
     assert "cannot be prepared" not in str(info.value)
+
+
+def test_a_build_follows_the_contract_of_the_cells_published_epi_models(tmp_path, monkeypatch, zoo_home):
+    """K562's card reads its DNase with `sum` here (an override card): the build makes it `max`, as every
+    published Epi K562 family says, and names what the card flags as 3P; nothing is downloaded."""
+    import yaml
+
+    from graphreg_zoo.zoo import cards
+
+    card = cells.cell_card("K562")
+    card.pop("description"), card.pop("card_path")
+    card["inputs"]["dnase"]["stat"] = "sum"
+    (tmp_path / "cells").mkdir()
+    (tmp_path / "cells" / "K562.md").write_text("---\n" + yaml.safe_dump(card, sort_keys=False) + "---\n# K562\n")
+    monkeypatch.setenv("GRAPHREG_ZOO_CARDS", str(tmp_path))
+    build = cells.plan("K562")
+    epi = {n for n, c in cards.all_cards().items() if c["cell"] == "K562" and c["kind"].startswith("epi")}
+    assert set(build.families) == epi and len(epi) > 10
+    spec, changes = build.spec()
+    assert changes == ["tracks.dnase.stat: sum -> max"]
+    assert {(t.stat, t.normalisation) for t in spec.tracks.values()} == {("max", "upstream_minmax")}
+    assert spec.cage.stat == "max"
+    lines = cells.describe(build)
+    assert any(line.startswith("flagged 3P: dnase") for line in lines) and "  tracks.dnase.stat: sum -> max" in lines
+    assert cells.built(build) is None and not (zoo_home / "files").exists()
+
+
+@pytest.mark.parametrize("model, assay", [("epi_K562_hic", "HiC"), ("epi_K562_hichip", "HiChIP")])
+def test_predict_builds_the_reference_cell_with_the_models_assay(model, assay, cli, tmp_path, monkeypatch, zoo_home):
+    monkeypatch.setenv("GRAPHREG_ZOO_OFFLINE", "1")
+    code, _, stderr = cli("predict", "--model", model, "--cell", "K562", "-o", tmp_path / "out")
+    contacts = cells.cell_card("K562")["contacts"]
+    other = next(a for a in contacts if a != assay)
+    assert code == 3 and contacts[assay]["path"] in stderr and contacts[other]["path"] not in stderr

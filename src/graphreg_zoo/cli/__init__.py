@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow start-up c
 from .._version import __version__
 from ..errors import GraphRegZooError
 
-_COMMAND_MODULES = ("zoo", "prep", "contacts", "predict", "train", "evaluate", "interpret", "simulate", "demo",
+_COMMAND_MODULES = ("zoo", "cells", "prep", "contacts", "predict", "train", "evaluate", "interpret", "simulate", "demo",
                     "reproduce")
 
 app = typer.Typer(

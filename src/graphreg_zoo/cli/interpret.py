@@ -7,7 +7,8 @@ from typing import List, Optional
 import typer
 
 MODEL = typer.Option(..., "--model", "-m", help="Zoo name, preset directory or upstream .h5.")
-CELL = typer.Option(..., "--cell", "-c", help="CellData .h5 or cell spec .yaml.")
+CELL = typer.Option(..., "--cell", "-c", help="CellData .h5, cell spec .yaml (prepared as the model's input contract "
+                    "says) or a built reference cell (`graphreg-zoo cells build`).")
 BASE = typer.Option(None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separate Seq model.")
 ALLOW_MISMATCH = typer.Option(False, "--allow-base-mismatch",
                               help="Run a --base whose fold or flavour does not match the model's (refused otherwise).")
@@ -16,12 +17,15 @@ GENES = typer.Option(None, "--gene", "-g", help="Report only these genes (repeat
 
 def _inputs(model: str, cell: str, out: Path, base: Optional[str] = None):
     """(model, CellData, base model or None) for a command writing to `out`."""
+    import functools
+
     from ..prep.cell import CellData
     from ..zoo.load import load
     from .predict import _cell_file
 
-    data = CellData(_cell_file(cell, out.parent))
-    return load(model), data, (load(base) if base else None)
+    loader = functools.cache(lambda: load(model))
+    data = CellData(_cell_file(cell, out.parent, model, loader))
+    return loader(), data, (load(base) if base else None)
 
 
 def _write(table, path: Path) -> None:

@@ -3,32 +3,62 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import typer
 
 from .evaluate import INCLUDE_HELP
 
 
-def _cell_file(cell: str, out: Path) -> Path:
-    """A CellData path from a prepared .h5, a cell spec YAML (prepared into OUTDIR) or a reference cell name."""
+def _cell_file(cell: str, out: Path, model_name: str, model: Callable[[], Any], *, yes: bool | None = None,
+               quiet: bool = False) -> Path:
+    """A CellData path from a prepared .h5, a cell spec YAML (prepared into OUTDIR as the input contract
+    of `model()`, the loaded model `model_name`, says) or a reference cell name (built into the cache on
+    first use, after asking: before the model is downloaded)."""
     from ..errors import InvalidInputError
 
     path = Path(cell)
     if path.suffix in (".h5", ".hdf5") and path.is_file():
         return path
     if path.suffix in (".yaml", ".yml") and path.is_file():
-        from ..prep.cell import prepare
+        from ..prep.cell import CellSpec, prepare, spec_for_model
 
-        return prepare(path, out / "cell.h5")
+        spec, changes = spec_for_model(CellSpec.from_yaml(path), model())
+        for change in changes:
+            typer.echo(f"{cell}: {change} (the model's input contract)", err=True)
+        return prepare(spec, out / "cell.h5", progress=not quiet)
     if path.suffix not in (".h5", ".hdf5", ".yaml", ".yml"):
-        from ..reference_cells import reference_cell
-
-        return reference_cell(cell, out)
+        return _reference_cell(cell, model_name, out, yes, quiet)
     raise InvalidInputError(
         f"--cell {cell!r}: expected a prepared CellData .h5 file or a cell spec .yaml "
         "(make one with `graphreg-zoo prepare`)."
     )
+
+
+def _model_assay(model: str) -> str | None:
+    """The contact assay of a zoo model (None for a preset, a file or an unknown name)."""
+    from ..errors import InvalidInputError
+    from ..zoo import cards
+
+    try:
+        return cards.resolve(model)[0].get("assay")
+    except InvalidInputError:
+        return None
+
+
+def _reference_cell(name: str, model: str, out: Path, yes: bool | None, quiet: bool) -> Path:
+    """The cached CellData of reference cell `name`, its graph from the model's assay where the card has it;
+    a first use says what it downloads and asks."""
+    from ..reference_cells import build_cell, built, cell_card, describe, plan
+    from .cells import confirm_build
+
+    assay = _model_assay(model)
+    build = plan(name, assay=assay if assay in cell_card(name)["contacts"] else None)
+    if not built(build):
+        for line in describe(build):
+            typer.echo(line, err=True)
+        confirm_build(build, bool(yes), takes_yes=yes is not None)
+    return build_cell(build, out, progress=not quiet)
 
 
 @contextmanager
@@ -50,7 +80,8 @@ def _output_dir(out: Path) -> Iterator[Path]:
 def predict_command(
     model: str = typer.Option(..., "--model", "-m", help="Zoo name, preset directory or upstream .h5."),
     cell: str = typer.Option(
-        ..., "--cell", "-c", help="CellData .h5, cell spec .yaml or reference cell name (K562, ...)."
+        ..., "--cell", "-c", help="CellData .h5, cell spec .yaml (prepared as the model's input contract says) or "
+        "reference cell name (K562, ...: built once, its graph from the model's assay)."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
     chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to predict (default: all)."),
@@ -68,11 +99,14 @@ def predict_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     include: str = typer.Option("", "--include", help=INCLUDE_HELP),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Build a reference cell's CellData on first use without asking (scripts)."),
 ) -> None:
     """Predict CAGE at every TSS bin of a cell; with true CAGE, also evaluate its held-out rows (report + plots).
 
     The gene table keeps every row, with the role of its chromosome for the model that predicted it.
     """
+    import functools
     import warnings
 
     from ..evaluation.evaluator import evaluate
@@ -83,8 +117,9 @@ def predict_command(
 
     scored_roles(include)  # a bad --include is refused before any work
     with _output_dir(out):
-        data = CellData(_cell_file(cell, out))
-        loaded = load(model)
+        loader = functools.cache(lambda: load(model))
+        data = CellData(_cell_file(cell, out, model, loader, yes=yes, quiet=quiet))
+        loaded = loader()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             results = predict_nodes(loaded, data, chrom, batch_size=batch_size, progress=not quiet,

@@ -62,13 +62,13 @@ def prepare(
     from rich.console import Console
     from rich.progress import Progress
 
-    job = _Job(spec)
-    try:
-        with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar, \
-                atomic_path(out) as tmp:
-            job.write(Path(tmp), bar)
-    finally:
-        job.close()
+    with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
+        job = _Job(spec, bar)
+        try:
+            with atomic_path(out) as tmp:
+                job.write(Path(tmp), bar)
+        finally:
+            job.close()
     return Path(out)
 
 
@@ -124,8 +124,9 @@ def _files(source: Path, role: str, chroms: list[str]) -> list[Path]:
 class _Job:
     """All inputs of one `prepare` call, opened and validated up front."""
 
-    def __init__(self, spec: CellSpec):
+    def __init__(self, spec: CellSpec, bar: Any = None):
         self.spec = spec
+        self.bar = bar  # a rich Progress: reads files are counted here, before `write`
         self.paths = {role: _local(p, spec.base_dir, role) for role, p in spec.inputs().items()}
         sizes_file = _files(self.paths["chrom_sizes"], "chrom_sizes", [])[0] if spec.chrom_sizes else None
         self.build = assembly.canonical_build(spec.genome)
@@ -199,8 +200,12 @@ class _Job:
         options = spec.reads
         if options.blacklist and not Path(options.blacklist).is_absolute():
             options = dataclasses.replace(options, blacklist=str(self.spec.base_dir / options.blacklist))
-        return _reads_call(role, ReadsTrack, self.paths[role], options, NODE_BIN if role == "cage" else TRACK_BIN,
-                           genome=self.build, reference=self.paths.get("fasta"))
+        task = self.bar.add_task(f"counting reads: {role} ({self.paths[role].name})", total=None) if self.bar else None
+        track = _reads_call(role, ReadsTrack, self.paths[role], options, NODE_BIN if role == "cage" else TRACK_BIN,
+                            genome=self.build, reference=self.paths.get("fasta"))
+        if task is not None:
+            self.bar.update(task, total=1, completed=1)
+        return track
 
     def _read_genes(self) -> dict[str, Any]:
         g = self.spec.genes
