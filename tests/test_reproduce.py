@@ -74,7 +74,7 @@ def test_two_families_two_folds_end_to_end_then_nothing_then_only_the_touched_re
     from graphreg_zoo.workflow.plan import recipe_hash
 
     manifest = pd.read_csv(results / "manifest.tsv", sep="\t")
-    assert sorted(zip(manifest["family"], manifest["fold"])) == [(CNN, 1), (CNN, 2), (EPI, 1), (EPI, 2)]
+    assert sorted(zip(manifest["family"], manifest["fold"])) == sorted([(CNN, 1), (CNN, 2), (EPI, 1), (EPI, 2)])
     for name in (EPI, CNN):
         trained = yaml.safe_load((results / "recipes" / f"{name}.yaml").read_text())
         assert trained["training"]["epochs"] == 1
