@@ -9,7 +9,7 @@ genome and, per input, where the file comes from:
     each entry: accession, url, format, path (its place in the cache and under a mirror),
                 sha256, size, status (verified | 3P | inferred | GAP), evidence
 
-`reference_cell(name)` fetches every input through `fetch.py` (mirror, cache, sha256,
+`reference_cell(name)` fetches every input through `filecache.py` (mirror, cache, sha256,
 offline), writes a CellSpec YAML pointing at the cached files and prepares the CellData once;
 later calls return the cached file under GRAPHREG_ZOO_HOME/cells/.
 """
