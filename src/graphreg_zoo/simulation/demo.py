@@ -169,6 +169,37 @@ def run_demo(out_dir: str | Path = "graphreg_zoo_demo", *, progress: bool = True
     )
 
 
+def training_cell(preset_dir: str | Path, out_dir: str | Path):
+    """The CellData a packaged demo preset trained on, re-made from its card (simulation seed and preset).
+
+    The demo presets were trained before presets recorded an input contract; this re-makes their
+    training cell so `contract.recorded_contract` can state it (scripts/record_demo_contract.py).
+    Every source file must match the sha256 the card recorded, or the cell is not the training cell.
+    """
+    import re
+
+    from ..errors import IntegrityError
+    from ..prep.cell import CellData, prepare
+    from ..zoo.presets import read_card
+    from .genome import simulate
+
+    card = read_card(preset_dir)
+    made = re.search(r"preset (\w+), seed (\d+)", card["recipe"]["data"]["cell"])
+    out = Path(out_dir)
+    sim = simulate(out / "genome", seed=int(made.group(2)), preset=made.group(1))
+    cell = CellData(prepare(sim.files["cell_yaml"], out / Path(card["data"]["cell"]).name, progress=False))
+    recorded, remade = (_file_hashes(c) for c in (card["data"]["provenance"], cell.attrs["provenance"]))
+    if recorded != remade:
+        raise IntegrityError(f"the simulated genome in {out} differs from the one {preset_dir} trained on: "
+                             f"{sorted(set(recorded.items()) ^ set(remade.items()))}")
+    return cell
+
+
+def _file_hashes(provenance: dict) -> dict[str, str]:
+    """File name -> sha256 over every input of a CellData's provenance."""
+    return {Path(path).name: f["sha256"] for role in provenance.values() for path, f in role["files"].items()}
+
+
 def summary_dict(summary: DemoSummary) -> dict:
     """The summary as JSON-ready values."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(summary).items() if k != "files"}

@@ -6,7 +6,7 @@ Accepted names:
   - `hf://org/repo@<40-hex revision>` -> the preset (or fold-ensemble preset) in that hub snapshot;
   - a local preset directory (or fold-ensemble preset directory);
   - an upstream `.h5` checkpoint -> converted on the fly.
-Raw files are verified and cached by `fetch.py`; converted presets are cached next to them.
+Raw files are verified and cached by `filecache.py`; converted presets are cached next to them.
 """
 from __future__ import annotations
 
