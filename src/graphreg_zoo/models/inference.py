@@ -32,24 +32,85 @@ def window_kind(model) -> str:
     return family.window_kind
 
 
-def compile_for_inference(model) -> None:
-    """Compile `model` for `predict_on_batch` unless it is compiled: with XLA on TensorFlow where the
-    model asks for it (`xla_inference`), else as Keras decides (jit on JAX, graph mode on TensorFlow
-    without a GPU). Where XLA cannot run (TensorFlow's op determinism, on inside training's
-    `deterministic` block), Keras falls back to graph mode; its warning about that is not passed on."""
+def compile_for_inference(model, inputs: dict | None = None, mode: str | None = None) -> None:
+    """Compile `model` for `predict_on_batch` unless it is compiled.
+
+    On JAX, jit (the only form). On TensorFlow, graph mode or XLA as `mode` (else GRAPHREG_ZOO_COMPILE)
+    says; 'auto' uses the form measured fastest for this architecture and batch on this machine
+    (`compile_choice`), timing both on `inputs` the first time. Where XLA cannot run (TensorFlow's op
+    determinism, on inside training's `deterministic` block) graph mode is used and nothing is measured."""
     if getattr(model, "compiled", False):
         return
     import keras
 
-    xla = getattr(model, "xla_inference", False) and keras.backend.backend() == "tensorflow"
+    if keras.backend.backend() != "tensorflow":
+        _compile(model, jit_compile="auto")
+        return
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    from ..settings import COMPILE_MODES, compile_mode
+
+    mode = mode or compile_mode()
+    if mode not in COMPILE_MODES:
+        raise InvalidInputError(f"compile mode {mode!r} is not one of {', '.join(COMPILE_MODES)}")
+    if is_op_determinism_enabled():
+        mode = "graph"
+    if mode == "auto":
+        mode = _remembered_form(model, inputs)
+    if mode == "auto":
+        _measure_and_compile(model, inputs)
+    else:
+        _compile(model, jit_compile=mode == "xla")
+
+
+def _compile(model, jit_compile: bool | str) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
-        model.compile(jit_compile=True if xla else "auto")
+        model.compile(jit_compile=jit_compile)
+
+
+def _batch_size(inputs: dict) -> int:
+    return len(next(iter(inputs.values())))
+
+
+def _remembered_form(model, inputs: dict | None) -> str:
+    """The form measured before for this architecture and batch, 'auto' if none was, or 'graph'
+    (Keras' own choice on a CPU) when there are no inputs to time on."""
+    from . import compile_choice
+
+    if inputs is None:
+        return "graph"
+    return compile_choice.remembered(compile_choice.choice_key(model, _batch_size(inputs))) or "auto"
+
+
+def _measure_and_compile(model, inputs: dict) -> None:
+    """Time both forms on `inputs` (one compiling call, then the best of two), store the winner and
+    keep its traced predict function, so the winner is not compiled twice."""
+    import time
+
+    from . import compile_choice
+
+    seconds, functions = {}, {}
+    for form in compile_choice.FORMS:
+        _compile(model, jit_compile=form == "xla")
+        model.predict_on_batch(inputs)
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            model.predict_on_batch(inputs)
+            times.append(time.perf_counter() - start)
+        seconds[form], functions[form] = min(times), model.predict_function
+    winner = min(seconds, key=seconds.get)
+    batch = _batch_size(inputs)
+    path = compile_choice.remember(compile_choice.choice_key(model, batch), winner, seconds)
+    compile_choice.announce(model, batch, seconds, winner, path)
+    _compile(model, jit_compile=winner == "xla")
+    model.predict_function = functions[winner]
 
 
 def forward_cage(model, inputs: dict) -> np.ndarray:
     """CAGE for a batch through the model's compiled predict function."""
-    compile_for_inference(model)
+    compile_for_inference(model, inputs)
     return np.asarray(model.predict_on_batch(inputs)["cage"])
 
 
@@ -64,7 +125,7 @@ def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
         raise InvalidInputError("this model reads a Seq-CNN base bottleneck: pass base= the Seq-CNN base of its fold")
     name, chunk = input_names(base)[0], base.inputs[0].shape[1]
     chunks = np.asarray(sequence, dtype="float32").reshape(-1, chunk, 4)
-    compile_for_inference(base)
+    compile_for_inference(base, {name: chunks[:BASE_CHUNK_BATCH]})
     parts = [np.asarray(base.predict_on_batch({name: chunks[i : i + BASE_CHUNK_BATCH]})["bottleneck"])
              for i in range(0, len(chunks), BASE_CHUNK_BATCH)]
     return np.concatenate(parts).reshape(-1, parts[0].shape[-1])
