@@ -192,3 +192,33 @@ def test_normalisation_warning_fires_only_for_a_mis_normalised_cell(synth_cell, 
             warnings.simplefilter("always")
             predict(model, cell, [cell.chroms[0]], progress=False)
         assert sum(SHIFT in str(w.message) for w in caught) == expected
+
+
+@pytest.mark.backend
+def test_a_fold_ensemble_compiles_one_model_per_architecture_and_predicts_as_its_members(synth_cell):
+    """Three members of one architecture run through one compiled copy with their weights swapped in:
+    no member is compiled, the copy traces as often as a single model does (TensorFlow), and every row
+    equals what its routed member(s) predict alone."""
+    import keras
+
+    from graphreg_zoo.models import EpiCNN
+
+    members = {fold: EpiCNN() for fold in (2, 3, 4)}  # chr1: held out by none -> mean of 3; chr2: fold 2's valid
+    ensemble = FoldEnsemble(members)
+    table = predict(ensemble, synth_cell, progress=False)
+    again = predict(ensemble, synth_cell, progress=False)
+    assert not any(m.compiled for m in members.values())
+    (runner,) = ensemble.shared_forward().runners.values()
+    traces = runner.predict_function.experimental_get_tracing_count() if keras.backend.backend() == "tensorflow" else 0
+
+    alone = {fold: predict(m, synth_cell, progress=False)["prediction"].to_numpy() for fold, m in members.items()}
+    by_fold = table["fold"].to_numpy()
+    averaged, routed = by_fold == "mean_of_folds", by_fold == "fold2"
+    assert averaged.any() and routed.any() and (averaged | routed).all()
+    mean = np.mean(list(alone.values()), axis=0)
+    assert np.abs(mean[averaged] - alone[2][averaged]).max() > 1e-3  # the members differ: a missed swap shows
+    np.testing.assert_allclose(table["prediction"].to_numpy()[averaged], mean[averaged], rtol=1e-5)
+    np.testing.assert_allclose(table["prediction"].to_numpy()[routed], alone[2][routed], rtol=1e-5)
+    pd.testing.assert_frame_equal(again, table)
+    if keras.backend.backend() == "tensorflow":
+        assert traces == members[2].predict_function.experimental_get_tracing_count() >= 1

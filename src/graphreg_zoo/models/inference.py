@@ -7,6 +7,7 @@ how a model is compiled for inference is decided in one place.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from ..errors import InvalidInputError
 from .family import family_of
 
 BASE_CHUNK_BATCH = 4  # 100 kb chunks per Seq-CNN base call (bounds the 256-channel activations)
+PRECISIONS = ("float32", "bfloat16")
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with native bfloat16 products
 
 
 def input_names(model) -> list[str]:
@@ -112,6 +115,85 @@ def forward_cage(model, inputs: dict) -> np.ndarray:
     """CAGE for a batch through the model's compiled predict function."""
     compile_for_inference(model, inputs)
     return np.asarray(model.predict_on_batch(inputs)["cage"])
+
+
+class SharedForward:
+    """CAGE of models through one compiled copy per architecture, each model's weights loaded into it
+    before its batch.
+
+    A fold ensemble's members differ only in weights, so compiling each member (a trace, and minutes of XLA
+    for the sequence models) repeats the same work; swapping weights costs a copy of them. The copy is built
+    at `precision` ('bfloat16': the model's mixed_bfloat16 twin, float32 weights and heads, bfloat16
+    products), which is how bfloat16 inference reuses float32 checkpoints.
+    """
+
+    def __init__(self, precision: str = "float32") -> None:
+        self.precision = check_precision(precision)
+        self.runners: dict[str, object] = {}  # architecture -> the compiled copy
+        self._loaded: dict[str, object] = {}  # architecture -> the model whose weights the copy holds
+
+    def __call__(self, model, inputs: dict) -> np.ndarray:
+        from .base import GraphRegModel
+        from .compile_choice import architecture
+
+        if not isinstance(model, GraphRegModel) and self.precision == "float32":
+            return forward_cage(model, inputs)  # any other Keras model: rebuilding it from its config may not work
+        key = architecture(model)
+        if key not in self.runners:
+            self.runners[key] = _copy(model, self.precision)
+        runner = self.runners[key]
+        if self._loaded.get(key) is not model:
+            runner.set_weights(model.get_weights())
+            self._loaded[key] = model
+        return forward_cage(runner, inputs)
+
+
+def _copy(model, precision: str):
+    """A fresh model of `model`'s class and configuration, in float32 or its mixed_bfloat16 twin."""
+    from .base import GraphRegModel
+
+    config = model.get_config()
+    if precision == "bfloat16":
+        if not isinstance(model, GraphRegModel) or "precision" not in config:
+            raise InvalidInputError(f"{type(model).__name__} has no precision option, so it cannot predict in "
+                                    "bfloat16; use precision='float32'.")
+        config["precision"] = "mixed_bfloat16"
+    return type(model).from_config(config)
+
+
+def check_precision(precision: str) -> str:
+    """`precision` if this machine can predict in it; refuses bfloat16 where the hardware would only emulate it
+    (slower than float32 and no more accurate) and names what it needs."""
+    if precision not in PRECISIONS:
+        raise InvalidInputError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision == "bfloat16" and not bfloat16_hardware():
+        from .compile_choice import cpu_model
+
+        raise InvalidInputError(
+            f"bfloat16 inference needs a GPU or a CPU with native bfloat16 products (AVX512_BF16 or AMX); "
+            f"{cpu_model()} has neither, so it would be emulated and slower than float32. Use precision='float32'.")
+    return precision
+
+
+def bfloat16_hardware() -> bool:
+    """True on a GPU (as the backend sees it) or a CPU whose flags include AVX512_BF16 or AMX-BF16."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if jax.default_backend() == "gpu":
+            return True
+    elif keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return any(flag in flags for flag in _BF16_FLAGS)
 
 
 def needs_bottleneck(names: list[str]) -> bool:
