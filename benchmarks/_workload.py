@@ -28,13 +28,14 @@ def counts(rng: np.random.Generator, shape: tuple[int, ...], rate: float = 3.0) 
     return rng.poisson(rate, size=shape).astype("float32")
 
 
-def model_by_name(name: str):
+def model_by_name(name: str, precision: str = "float32"):
     """A fresh model of the family the benchmarks call `name` (epi_graphreg, epi_cnn, seq_cnn_base,
-    seq_graphreg, seq_graphreg_e2e)."""
+    seq_graphreg, seq_graphreg_e2e), at a Keras dtype policy where it is not float32."""
     from graphreg_zoo.models import EpiCNN, EpiGraphReg, SeqCNNBase, SeqGraphReg, SeqGraphRegE2E
 
-    return {"epi_graphreg": EpiGraphReg, "epi_cnn": EpiCNN, "seq_cnn_base": SeqCNNBase, "seq_graphreg": SeqGraphReg,
-            "seq_graphreg_e2e": SeqGraphRegE2E}[name]()
+    cls = {"epi_graphreg": EpiGraphReg, "epi_cnn": EpiCNN, "seq_cnn_base": SeqCNNBase, "seq_graphreg": SeqGraphReg,
+           "seq_graphreg_e2e": SeqGraphRegE2E}[name]
+    return cls() if precision == "float32" else cls(precision=precision)
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:

@@ -49,7 +49,7 @@ def _inputs(name: str, batch: int):
     return {"sequence": one_hot(rng, batch, 6_000_000), "adjacency": graph}, {"cage": counts(rng, (batch, 1200))}
 
 
-def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
+def measure(name: str, mode: str, task: str, repeats: int, batch: int, precision: str = "float32") -> dict:
     """Run in a subprocess: one model, one mode, one task ('forward' or 'train')."""
     import resource
 
@@ -59,7 +59,7 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
     from graphreg_zoo.training.engine import set_frozen_batchnorm
     from graphreg_zoo.training.objectives import poisson_loss_class
 
-    model = model_by_name(name)
+    model = model_by_name(name, precision)
     set_frozen_batchnorm(model, task == "train")  # the engine trains with frozen BatchNorm statistics
     x, y = _inputs(name, batch)
     if mode != "eager" or task == "train":
@@ -75,7 +75,7 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
     seconds = median_seconds(fn, repeats) / batch
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     return {"model": name, "mode": mode, "task": task, "batch": batch, "backend": keras.backend.backend(),
-            "seconds_per_window": seconds, "peak_rss_gb": rss_gb}
+            "precision": precision, "seconds_per_window": seconds, "peak_rss_gb": rss_gb}
 
 
 def flops(name: str, task: str, batch: int) -> float:
@@ -117,7 +117,7 @@ def _throughput(row: dict, flops_per_window: float | None, host: dict) -> dict:
     return row
 
 
-def run_all(backends, models, modes, tasks, repeats, batch) -> list[dict]:
+def run_all(backends, models, modes, tasks, repeats, batch, precision="float32") -> list[dict]:
     from _workload import load_average
 
     host = {**(_child("machine", []) or {}), "load_start": load_average()}
@@ -129,7 +129,7 @@ def run_all(backends, models, modes, tasks, repeats, batch) -> list[dict]:
                 for mode in modes:
                     if backend == "jax" and mode == "compiled":
                         continue  # JAX is always jit-compiled
-                    row = _child("one", [name, mode, task, repeats, batch], backend) or {
+                    row = _child("one", [name, mode, task, repeats, batch, precision], backend) or {
                         "model": name, "mode": mode, "task": task, "backend": backend, "error": "failed"}
                     key = (name, task)
                     if key not in counted:
@@ -151,7 +151,8 @@ def markdown(results: list[dict]) -> str:
              "| model | backend | task | mode | batch | s / window | GFLOP / window | GFLOP/s | of peak | peak RSS GB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        head = f"| {r['model']} | {r['backend']} | {r['task']} | {r['mode']} |"
+        precision = "" if r.get("precision", "float32") == "float32" else f" {r['precision']}"
+        head = f"| {r['model']} | {r['backend']} | {r['task']} | {r['mode']}{precision} |"
         if "error" in r:
             lines.append(f"{head} - | error | - | - | - | - |")
             continue
@@ -172,6 +173,8 @@ def main() -> None:
     parser.add_argument("--task", action="append", choices=["forward", "train"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--precision", default="float32", help="Keras dtype policy of the hidden layers "
+                        "(mixed_bfloat16: what predict(precision='bfloat16') runs); FLOPs are counted as float32's")
     parser.add_argument("--markdown", action="store_true", help="print the last results as a Markdown table")
     args = parser.parse_args()
     if args.one:
@@ -187,7 +190,7 @@ def main() -> None:
         print(markdown(json.loads(RESULTS.read_text())))
         return
     results = run_all(args.backend or ["tensorflow"], args.model or MODELS, args.mode or MODES,
-                      args.task or ["forward", "train"], args.repeats, args.batch)
+                      args.task or ["forward", "train"], args.repeats, args.batch, args.precision)
     RESULTS.write_text(json.dumps(results, indent=1))
     print(markdown(results))
 

@@ -222,7 +222,7 @@ def predict(
         precision: 'float32' (default) or 'bfloat16': the model's mixed_bfloat16 twin with the same weights
             (bfloat16 products, float32 heads; a Seq-CNN base making a bottleneck stays float32). Refused
             on hardware without native bfloat16 (a GPU, or a CPU with AVX512_BF16 / AMX), where it would
-            be emulated and slower (docs/performance.md#bfloat16-inference).
+            be emulated and slower (docs/performance.md, "Inference").
 
     Returns a DataFrame with columns chrom, bin_start, tss, genes, n_tss, n_contact,
     prediction, cage (NaN without CAGE), model (its name), fold (the fold model used:

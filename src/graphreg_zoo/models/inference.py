@@ -16,6 +16,7 @@ from .family import family_of
 
 BASE_CHUNK_BATCH = 4  # 100 kb chunks per Seq-CNN base call (bounds the 256-channel activations)
 PRECISIONS = ("float32", "bfloat16")
+TIMING_ROUNDS = 2  # timed calls per compiled form when choosing one (after its compiling call)
 _BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with native bfloat16 products
 
 
@@ -87,22 +88,25 @@ def _remembered_form(model, inputs: dict | None) -> str:
 
 
 def _measure_and_compile(model, inputs: dict) -> None:
-    """Time both forms on `inputs` (one compiling call, then the best of two), store the winner and
-    keep its traced predict function, so the winner is not compiled twice."""
+    """Compile both forms on `inputs`, then time them in alternation (best of `TIMING_ROUNDS` each, so a
+    change in the machine's load hits both), store the winner and keep its traced predict function, so
+    the winner is not compiled twice."""
     import time
 
     from . import compile_choice
 
-    seconds, functions = {}, {}
+    functions = {}
     for form in compile_choice.FORMS:
         _compile(model, jit_compile=form == "xla")
-        model.predict_on_batch(inputs)
-        times = []
-        for _ in range(2):
+        model.predict_on_batch(inputs)  # traces (and for XLA compiles) the function
+        functions[form] = model.predict_function
+    seconds = dict.fromkeys(functions, float("inf"))
+    for _ in range(TIMING_ROUNDS):
+        for form, function in functions.items():
+            model.predict_function = function
             start = time.perf_counter()
             model.predict_on_batch(inputs)
-            times.append(time.perf_counter() - start)
-        seconds[form], functions[form] = min(times), model.predict_function
+            seconds[form] = min(seconds[form], time.perf_counter() - start)
     winner = min(seconds, key=seconds.get)
     batch = _batch_size(inputs)
     path = compile_choice.remember(compile_choice.choice_key(model, batch), winner, seconds)
