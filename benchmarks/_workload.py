@@ -28,13 +28,14 @@ def counts(rng: np.random.Generator, shape: tuple[int, ...], rate: float = 3.0) 
     return rng.poisson(rate, size=shape).astype("float32")
 
 
-def model_by_name(name: str):
+def model_by_name(name: str, precision: str = "float32"):
     """A fresh model of the family the benchmarks call `name` (epi_graphreg, epi_cnn, seq_cnn_base,
-    seq_graphreg, seq_graphreg_e2e)."""
+    seq_graphreg, seq_graphreg_e2e), at a Keras dtype policy where it is not float32."""
     from graphreg_zoo.models import EpiCNN, EpiGraphReg, SeqCNNBase, SeqGraphReg, SeqGraphRegE2E
 
-    return {"epi_graphreg": EpiGraphReg, "epi_cnn": EpiCNN, "seq_cnn_base": SeqCNNBase, "seq_graphreg": SeqGraphReg,
-            "seq_graphreg_e2e": SeqGraphRegE2E}[name]()
+    cls = {"epi_graphreg": EpiGraphReg, "epi_cnn": EpiCNN, "seq_cnn_base": SeqCNNBase, "seq_graphreg": SeqGraphReg,
+           "seq_graphreg_e2e": SeqGraphRegE2E}[name]
+    return cls() if precision == "float32" else cls(precision=precision)
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -46,3 +47,72 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def cpu_model() -> str:
+    """The CPU model (lscpu's "Model name"), as the compile-choice cache keys it."""
+    from graphreg_zoo.models.compile_choice import cpu_model as model_name
+
+    return model_name()
+
+
+def load_average() -> float:
+    """The 1-minute load average: the machine is shared, so every table says how busy it was."""
+    import os
+
+    return os.getloadavg()[0]
+
+
+def sgemm_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
+    """This machine's fp32 matrix-product rate (GFLOP/s, 2 n^3 per n x n product, best of `repeats`) through
+    numpy's BLAS and TensorFlow's: the peak the models' throughput is compared against."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    ta, tb = tf.constant(a), tf.constant(b)
+    products = {"numpy": lambda: a @ b, "tensorflow": lambda: tf.linalg.matmul(ta, tb).numpy()}
+    out = {}
+    for name, fn in products.items():
+        fn()
+        best = min(_seconds(fn) for _ in range(repeats))
+        out[name] = 2 * n**3 / best / 1e9
+    return out
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def graph_flops(fn: Callable, specs) -> float:
+    """Floating-point operations of one call of `fn(specs)`, as TensorFlow's profiler counts its traced
+    graph: convolutions, matrix products (batched too) and elementwise ops by their registered statistics;
+    ops without one (the attention's small Einsum, pooling, control flow) count zero."""
+    import tensorflow as tf
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    graph = tf.function(fn).get_concrete_function(specs).graph
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return float(model_analyzer.profile(graph, options=options).total_float_ops)
+
+
+def model_flops(model, inputs: dict[str, np.ndarray], task: str) -> float:
+    """FLOPs of one forward (`task='forward'`) or one gradient step (`'train'`: forward in training mode
+    plus the gradient of the summed outputs with respect to every trainable weight; the optimizer's
+    elementwise update is left out) of a TensorFlow-backend model on `inputs`."""
+    import tensorflow as tf
+
+    specs = {name: tf.TensorSpec(array.shape, tf.float32) for name, array in inputs.items()}
+    if task == "forward":
+        return graph_flops(lambda x: model(x, training=False), specs)
+
+    def step(x):
+        with tf.GradientTape() as tape:
+            outputs = model(x, training=True)
+            total = tf.add_n([tf.reduce_sum(tf.cast(o, tf.float32)) for o in tf.nest.flatten(outputs)])
+        return tape.gradient(total, model.trainable_variables)
+
+    return graph_flops(step, specs)

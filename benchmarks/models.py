@@ -8,6 +8,11 @@ Run by hand (not in CI):
 
 Modes: `eager` (model(x), how the original scripts call it), `compiled` (Keras predict /
 train function, graph mode without XLA), `xla` (jit_compile=True).
+
+Every time comes with the CPU model, the load average, the achieved GFLOP/s and its fraction of this
+machine's own fp32 matrix-product peak, measured in the same run (numpy's and TensorFlow's sgemm on
+2048 x 2048, the faster of the two). FLOPs per window are TensorFlow's profiler count over the traced
+forward (or forward + gradient) graph (`_workload.model_flops`), the same for both backends.
 """
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ def _inputs(name: str, batch: int):
     return {"sequence": one_hot(rng, batch, 6_000_000), "adjacency": graph}, {"cage": counts(rng, (batch, 1200))}
 
 
-def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
+def measure(name: str, mode: str, task: str, repeats: int, batch: int, precision: str = "float32") -> dict:
     """Run in a subprocess: one model, one mode, one task ('forward' or 'train')."""
     import resource
 
@@ -54,7 +59,7 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
     from graphreg_zoo.training.engine import set_frozen_batchnorm
     from graphreg_zoo.training.objectives import poisson_loss_class
 
-    model = model_by_name(name)
+    model = model_by_name(name, precision)
     set_frozen_batchnorm(model, task == "train")  # the engine trains with frozen BatchNorm statistics
     x, y = _inputs(name, batch)
     if mode != "eager" or task == "train":
@@ -70,58 +75,122 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int) -> dict:
     seconds = median_seconds(fn, repeats) / batch
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     return {"model": name, "mode": mode, "task": task, "batch": batch, "backend": keras.backend.backend(),
-            "seconds_per_window": seconds, "peak_rss_gb": rss_gb}
+            "precision": precision, "seconds_per_window": seconds, "peak_rss_gb": rss_gb}
 
 
-def run_all(backends, models, modes, tasks, repeats, batch) -> list[dict]:
-    results = []
+def flops(name: str, task: str, batch: int) -> float:
+    """Run in a TensorFlow subprocess: FLOPs per window of one model and task."""
+    from _workload import model_by_name, model_flops
+
+    from graphreg_zoo.training.engine import set_frozen_batchnorm
+
+    model = model_by_name(name)
+    set_frozen_batchnorm(model, task == "train")
+    return model_flops(model, _inputs(name, batch)[0], task) / batch
+
+
+def machine() -> dict:
+    """Run in a TensorFlow subprocess: the CPU model and its measured fp32 matrix-product rate."""
+    from _workload import cpu_model, sgemm_gflops
+
+    sgemm = sgemm_gflops()
+    return {"cpu": cpu_model(), "sgemm_gflops": sgemm, "peak_gflops": max(sgemm.values())}
+
+
+def _child(kind: str, payload: list, backend: str = "tensorflow") -> dict | float | None:
+    """One measurement in a fresh process (its own peak RSS, its own backend); None if it failed."""
+    cmd = [sys.executable, __file__, f"--{kind}", json.dumps(payload)]
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        print(proc.stderr[-300:], file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _throughput(row: dict, flops_per_window: float | None, host: dict) -> dict:
+    """Add the CPU, GFLOP per window, achieved GFLOP/s and the fraction of the measured peak to a row."""
+    row = {**row, "cpu": host["cpu"], "peak_gflops": host["peak_gflops"]}
+    if flops_per_window and "seconds_per_window" in row:
+        rate = flops_per_window / row["seconds_per_window"] / 1e9
+        row.update(gflop_per_window=flops_per_window / 1e9, gflops=rate, fraction_of_peak=rate / host["peak_gflops"])
+    return row
+
+
+def run_all(backends, models, modes, tasks, repeats, batch, precision="float32") -> list[dict]:
+    from _workload import load_average
+
+    host = {**(_child("machine", []) or {}), "load_start": load_average()}
+    print(json.dumps(host), flush=True)
+    results, counted = [], {}
     for backend in backends:
         for name in models:
             for task in tasks:
                 for mode in modes:
                     if backend == "jax" and mode == "compiled":
                         continue  # JAX is always jit-compiled
-                    cmd = [sys.executable, __file__, "--one", json.dumps([name, mode, task, repeats, batch])]
-                    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-                    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
-                    line = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else None
-                    row = json.loads(line) if line else {"model": name, "mode": mode, "task": task,
-                                                         "backend": backend, "error": proc.stderr[-300:]}
+                    row = _child("one", [name, mode, task, repeats, batch, precision], backend) or {
+                        "model": name, "mode": mode, "task": task, "backend": backend, "error": "failed"}
+                    key = (name, task)
+                    if key not in counted:
+                        counted[key] = _child("flops", [name, task, batch])
+                    row = _throughput(row, counted[key], host)
                     print(json.dumps(row), flush=True)
                     results.append(row)
-    return results
+    host["load_end"] = load_average()
+    return [{"host": host}, *results]
 
 
 def markdown(results: list[dict]) -> str:
-    lines = ["| model | backend | task | mode | batch | s / window | peak RSS GB |", "|---|---|---|---|---|---|---|"]
-    for r in results:
+    """A heading line naming the CPU, its measured peak and the load, then one row per configuration."""
+    host, rows = results[0]["host"], results[1:]
+    sgemm = " / ".join(f"{k} {v:.0f}" for k, v in host["sgemm_gflops"].items())
+    lines = [f"CPU: {host['cpu']}; fp32 sgemm 2048^3: {sgemm} GFLOP/s (peak {host['peak_gflops']:.0f}); "
+             f"load average {host['load_start']:.1f} at the start, {host.get('load_end', float('nan')):.1f} at the end",
+             "",
+             "| model | backend | task | mode | batch | s / window | GFLOP / window | GFLOP/s | of peak | peak RSS GB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        precision = "" if r.get("precision", "float32") == "float32" else f" {r['precision']}"
+        head = f"| {r['model']} | {r['backend']} | {r['task']} | {r['mode']}{precision} |"
         if "error" in r:
-            lines.append(f"| {r['model']} | {r['backend']} | {r['task']} | {r['mode']} | - | error | - |")
+            lines.append(f"{head} - | error | - | - | - | - |")
             continue
-        lines.append(f"| {r['model']} | {r['backend']} | {r['task']} | {r['mode']} | {r['batch']} | "
-                     f"{r['seconds_per_window']:.3f} | {r['peak_rss_gb']:.2f} |")
+        rate = (f"{r['gflop_per_window']:.2f} | {r['gflops']:.1f} | {r['fraction_of_peak']:.0%}" if "gflops" in r
+                else "- | - | -")
+        lines.append(f"{head} {r['batch']} | {r['seconds_per_window']:.3f} | {rate} | {r['peak_rss_gb']:.2f} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--flops", help=argparse.SUPPRESS)
+    parser.add_argument("--machine", help=argparse.SUPPRESS)
     parser.add_argument("--backend", action="append", choices=["tensorflow", "jax", "torch"])
     parser.add_argument("--model", action="append", choices=MODELS + OPTIONAL)
     parser.add_argument("--mode", action="append", choices=MODES)
     parser.add_argument("--task", action="append", choices=["forward", "train"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--precision", default="float32", help="Keras dtype policy of the hidden layers "
+                        "(mixed_bfloat16: what predict(precision='bfloat16') runs); FLOPs are counted as float32's")
     parser.add_argument("--markdown", action="store_true", help="print the last results as a Markdown table")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(*json.loads(args.one))))
         return
+    if args.flops:
+        print(json.dumps(flops(*json.loads(args.flops))))
+        return
+    if args.machine:
+        print(json.dumps(machine()))
+        return
     if args.markdown:
         print(markdown(json.loads(RESULTS.read_text())))
         return
     results = run_all(args.backend or ["tensorflow"], args.model or MODELS, args.mode or MODES,
-                      args.task or ["forward", "train"], args.repeats, args.batch)
+                      args.task or ["forward", "train"], args.repeats, args.batch, args.precision)
     RESULTS.write_text(json.dumps(results, indent=1))
     print(markdown(results))
 

@@ -1,6 +1,10 @@
 """Genome-wide prediction time: one Epi-GraphReg fold model over hg19 chr1-22 (1,451 windows).
 
     python benchmarks/predict.py [--batch-size 8] [--backend tensorflow]
+    python benchmarks/predict.py --members 10 --chrom chr19 --chrom chr20 --chrom chr21   # routed ensemble
+
+With `--members N` it also predicts with an N-member fold ensemble (folds 1..N, each chromosome routed to
+the fold that held it out) on the same cell and reports its wall time against the single model's.
 
 Writes a synthetic but realistically sized hg19 CellData (docs/celldata-format.md: gamma-noise
 log2 tracks, ~1 % dense 5 kb graphs, one TSS per 100 kb) to a temporary folder, then runs
@@ -19,8 +23,8 @@ import time
 from pathlib import Path
 
 
-def write_cell(path: Path, seed: int = 0) -> int:
-    """A CellData of hg19 chr1-22 with random content; returns the number of windows."""
+def write_cell(path: Path, seed: int = 0, chroms: list[str] | None = None) -> int:
+    """A CellData of hg19 chr1-22 (or `chroms`) with random content; returns the number of windows."""
     import h5py
     import numpy as np
     import scipy.sparse as sp
@@ -29,7 +33,7 @@ def write_cell(path: Path, seed: int = 0) -> int:
     from graphreg_zoo.prep.windows import windows
 
     rng = np.random.default_rng(seed)
-    sizes = {c: genome_sizes("hg19")[c] for c in autosomes("hg19")}
+    sizes = {c: genome_sizes("hg19")[c] for c in (chroms or autosomes("hg19"))}
     n_windows = 0
     with h5py.File(path, "w") as h5:
         for chrom, length in sizes.items():
@@ -64,16 +68,17 @@ def write_cell(path: Path, seed: int = 0) -> int:
     return n_windows
 
 
-def measure(cell_path: str, batch_size: int) -> dict:
-    """Run in a subprocess: time predict() and its forward passes."""
+def measure(cell_path: str, batch_size: int, members: int = 1) -> dict:
+    """Run in a subprocess: time predict() and its forward passes (those of a single model)."""
     import resource
 
     import keras
 
     from graphreg_zoo import prediction
-    from graphreg_zoo.models import EpiGraphReg
+    from graphreg_zoo.models import EpiGraphReg, inference
+    from graphreg_zoo.zoo.ensemble import FoldEnsemble
 
-    model = EpiGraphReg()
+    model = EpiGraphReg() if members == 1 else FoldEnsemble({f: EpiGraphReg() for f in range(1, members + 1)})
     forward_time = [0.0]
     inner = prediction.forward_cage
 
@@ -83,39 +88,46 @@ def measure(cell_path: str, batch_size: int) -> dict:
         forward_time[0] += time.perf_counter() - start
         return out
 
-    prediction.forward_cage = timed_forward
+    prediction.forward_cage = inference.forward_cage = timed_forward  # single models / a fold ensemble's copy
     start = time.perf_counter()
     table = prediction.predict(model, cell_path, batch_size=batch_size, progress=False)
     wall = time.perf_counter() - start
-    return {"backend": keras.backend.backend(), "batch_size": batch_size, "wall_s": wall,
+    return {"backend": keras.backend.backend(), "batch_size": batch_size, "members": members, "wall_s": wall,
             "forward_s": forward_time[0], "outside_forward_share": 1 - forward_time[0] / wall,
             "genes": len(table), "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--members", type=int, default=1, help="also predict with a fold ensemble of this many")
+    parser.add_argument("--chrom", action="append", help="only these chromosomes (default: hg19 chr1-22)")
     parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"))
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]))))
+        print(json.dumps(measure(args.one[0], int(args.one[1]), int(args.one[2]))))
         return
     with tempfile.TemporaryDirectory() as tmp:
         cell = Path(tmp) / "hg19_benchmark.h5"
         start = time.perf_counter()
-        n_windows = write_cell(cell)
+        n_windows = write_cell(cell, chroms=args.chrom)
         print(f"wrote {cell.stat().st_size / 1e9:.2f} GB CellData, {n_windows} windows, "
               f"in {time.perf_counter() - start:.0f} s", flush=True)
         env = {**os.environ, "KERAS_BACKEND": args.backend}
-        done = subprocess.run([sys.executable, __file__, "--one", str(cell), str(args.batch_size)], env=env,
-                              capture_output=True, text=True, timeout=3600)
-        if done.returncode:
-            sys.exit(done.stderr[-2000:])
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        result["windows"] = n_windows
-        result["windows_per_s"] = n_windows / result["wall_s"]
-        print(json.dumps(result, indent=1))
+        walls = {}
+        for members in sorted({1, args.members}):
+            done = subprocess.run([sys.executable, __file__, "--one", str(cell), str(args.batch_size), str(members)],
+                                  env=env, capture_output=True, text=True, timeout=3600)
+            if done.returncode:
+                sys.exit(done.stderr[-2000:])
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            result["windows"] = n_windows
+            result["windows_per_s"] = n_windows / result["wall_s"]
+            walls[members] = result["wall_s"]
+            print(json.dumps(result, indent=1), flush=True)
+        if args.members > 1:
+            print(f"{args.members}-member routed ensemble / single model wall time: {walls[args.members] / walls[1]:.3f}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ SHARED = REPO.parent / "shared"
 REALDATA = SHARED / "realdata"
 #: xdist group of the tests that peak above ~4 GB (6 Mb e2e training): one worker runs them in turn
 HEAVY = pytest.mark.xdist_group("heavy")
+# Tests compile in graph mode unless they say otherwise: 'auto' would time both forms per architecture and
+# batch and write the choice into the user's cache (tests/models/test_compile_choice.py covers it).
+os.environ.setdefault("GRAPHREG_ZOO_COMPILE", "graph")
 
 
 @pytest.fixture(scope="session")

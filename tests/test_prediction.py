@@ -30,10 +30,10 @@ def constant_model(value: float, name: str = "constant"):
 
 
 @pytest.mark.backend
-def test_graph_attention_models_predict_with_xla_on_tensorflow():
-    """Epi-GraphReg asks for XLA at inference (Keras' "auto" turns it off on a CPU-only TensorFlow),
-    Epi-CNN does not; either way the compiled forward equals the eager one, and no warning reaches
-    the user where XLA must fall back (op determinism, switched on by a training run)."""
+def test_compiled_forward_equals_eager_and_xla_gives_way_quietly():
+    """Asked for XLA, a model compiles with it (JAX always jits), except where TensorFlow's op
+    determinism (switched on by a training run) rules it out: then graph mode, with no warning reaching
+    the user; either way the compiled forward equals the eager one."""
     import keras
 
     from graphreg_zoo.models import EpiCNN, EpiGraphReg
@@ -47,13 +47,13 @@ def test_graph_attention_models_predict_with_xla_on_tensorflow():
     rng = np.random.default_rng(0)
     inputs = {"epigenome": rng.gamma(0.5, 2, size=(2, WINDOW_NODES * 50, 3)).astype("float32"),
               "adjacency": (rng.random((2, WINDOW_NODES, WINDOW_NODES)) < 0.01).astype("float32")}
-    for model, wants_xla in ((EpiGraphReg(seed=0), True), (EpiCNN(), False)):
+    for model in (EpiGraphReg(seed=0), EpiCNN()):
+        x = {k: inputs[k] for k in (i.name for i in model.inputs)}
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            compile_for_inference(model)
+            compile_for_inference(model, x, mode="xla")
         on_jax = keras.backend.backend() == "jax"
-        assert bool(model.jit_compile) == (on_jax or (wants_xla and xla_possible))
-        x = {k: inputs[k] for k in (i.name for i in model.inputs)}
+        assert bool(model.jit_compile) == (on_jax or xla_possible)
         np.testing.assert_allclose(forward_cage(model, x), np.asarray(model(x, training=False)["cage"]),
                                    rtol=1e-4, atol=1e-6)
 
@@ -192,3 +192,33 @@ def test_normalisation_warning_fires_only_for_a_mis_normalised_cell(synth_cell, 
             warnings.simplefilter("always")
             predict(model, cell, [cell.chroms[0]], progress=False)
         assert sum(SHIFT in str(w.message) for w in caught) == expected
+
+
+@pytest.mark.backend
+def test_a_fold_ensemble_compiles_one_model_per_architecture_and_predicts_as_its_members(synth_cell):
+    """Three members of one architecture run through one compiled copy with their weights swapped in:
+    no member is compiled, the copy traces as often as a single model does (TensorFlow), and every row
+    equals what its routed member(s) predict alone."""
+    import keras
+
+    from graphreg_zoo.models import EpiCNN
+
+    members = {fold: EpiCNN() for fold in (2, 3, 4)}  # chr1: held out by none -> mean of 3; chr2: fold 2's valid
+    ensemble = FoldEnsemble(members)
+    table = predict(ensemble, synth_cell, progress=False)
+    again = predict(ensemble, synth_cell, progress=False)
+    assert not any(m.compiled for m in members.values())
+    (runner,) = ensemble.shared_forward().runners.values()
+    traces = runner.predict_function.experimental_get_tracing_count() if keras.backend.backend() == "tensorflow" else 0
+
+    alone = {fold: predict(m, synth_cell, progress=False)["prediction"].to_numpy() for fold, m in members.items()}
+    by_fold = table["fold"].to_numpy()
+    averaged, routed = by_fold == "mean_of_folds", by_fold == "fold2"
+    assert averaged.any() and routed.any() and (averaged | routed).all()
+    mean = np.mean(list(alone.values()), axis=0)
+    assert np.abs(mean[averaged] - alone[2][averaged]).max() > 1e-3  # the members differ: a missed swap shows
+    np.testing.assert_allclose(table["prediction"].to_numpy()[averaged], mean[averaged], rtol=1e-5)
+    np.testing.assert_allclose(table["prediction"].to_numpy()[routed], alone[2][routed], rtol=1e-5)
+    pd.testing.assert_frame_equal(again, table)
+    if keras.backend.backend() == "tensorflow":
+        assert traces == members[2].predict_function.experimental_get_tracing_count() >= 1

@@ -88,11 +88,22 @@ def _bases_for(members: list, pairs: list[tuple[Any, Any]]) -> list:
     return [paired[id(m)] for m in members]
 
 
+def _forward(model, precision: str) -> Callable[[Any, dict], np.ndarray]:
+    """How a routed member computes CAGE: a fold ensemble's members share one compiled model per architecture
+    (`FoldEnsemble.shared_forward`); a single model runs compiled itself in float32, or through a bfloat16 copy."""
+    from .models.inference import SharedForward
+
+    if isinstance(model, FoldEnsemble):
+        return model.shared_forward(precision)
+    return forward_cage if precision == "float32" else SharedForward(precision)
+
+
 def predict_chromosome(
     model, cell, chrom: str, *, batch_size: int = 8, transform: Transform | None = None, on_batch=None, base=None,
-    allow_base_mismatch: bool = False,
+    allow_base_mismatch: bool = False, forward: Callable[[Any, dict], np.ndarray] = forward_cage,
 ) -> ChromPrediction:
-    """Predict every node of one chromosome (stitched middles of its windows)."""
+    """Predict every node of one chromosome (stitched middles of its windows); `forward(member, inputs)`
+    runs a routed member (`_forward`)."""
     from .models.inference import model_inputs
     from .prep.windows import window_arrays
     from .training.bottlenecks import pair_bases
@@ -115,7 +126,7 @@ def predict_chromosome(
         pending = [pool.submit(load, b) for b in _batches(windows(n_nodes, chrom), batch_size)]
         for future in pending:
             batch, arrays = future.result()
-            cage = np.mean([forward_cage(m, model_inputs(names, arrays, b)) for m, b in zip(members, bases)], axis=0)
+            cage = np.mean([forward(m, model_inputs(names, arrays, b)) for m, b in zip(members, bases)], axis=0)
             for w, a, row in zip(batch, arrays, cage):
                 lo, hi = w.middle
                 nodes = np.arange(max(lo, 0), min(hi, n_nodes))
@@ -153,6 +164,7 @@ def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
 def predict_nodes(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
     progress: bool = True, base=None, strict: bool = False, allow_base_mismatch: bool = False,
+    precision: str = "float32",
 ) -> list[ChromPrediction]:
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
@@ -167,6 +179,7 @@ def predict_nodes(
         raise InvalidInputError(f"{first_member(model).name} reads a Seq-CNN base bottleneck: pass base= (--base) the "
                                 "Seq-CNN base it was trained on (same fold).")
     chroms = cell_chroms(cell, chroms)
+    forward = _forward(model, precision)
     for message in check_compatibility(model, cell, strict=strict):
         warnings.warn(message, ContractWarning, stacklevel=2)
     total = sum(len(windows(cell.n_nodes(c), c)) for c in chroms)
@@ -178,6 +191,7 @@ def predict_nodes(
                 predict_chromosome(
                     model, cell, chrom, batch_size=batch_size, transform=transform,
                     on_batch=lambda n: bar.advance(task, n), base=base, allow_base_mismatch=allow_base_mismatch,
+                    forward=forward,
                 )
             )
     return results
@@ -186,6 +200,7 @@ def predict_nodes(
 def predict(
     model, cell, chroms: list[str] | None = None, *, batch_size: int = 8, transform: Transform | None = None,
     progress: bool = True, base=None, strict: bool = False, allow_base_mismatch: bool = False,
+    precision: str = "float32",
 ) -> pd.DataFrame:
     """Predict CAGE at every TSS bin of a cell.
 
@@ -204,6 +219,10 @@ def predict(
         strict: refuse (InvalidInputError) a cell not prepared as the model's input contract says,
             instead of warning (`ContractWarning`); see `check_compatibility`.
         allow_base_mismatch: run a mismatched base anyway (with a warning).
+        precision: 'float32' (default) or 'bfloat16': the model's mixed_bfloat16 twin with the same weights
+            (bfloat16 products, float32 heads; a Seq-CNN base making a bottleneck stays float32). Refused
+            on hardware without native bfloat16 (a GPU, or a CPU with AVX512_BF16 / AMX), where it would
+            be emulated and slower (docs/performance.md, "Inference").
 
     Returns a DataFrame with columns chrom, bin_start, tss, genes, n_tss, n_contact,
     prediction, cage (NaN without CAGE), model (its name), fold (the fold model used:
@@ -218,7 +237,7 @@ def predict(
 
     cell = as_cell(cell)
     results = predict_nodes(model, cell, chroms, batch_size=batch_size, transform=transform, progress=progress,
-                            base=base, strict=strict, allow_base_mismatch=allow_base_mismatch)
+                            base=base, strict=strict, allow_base_mismatch=allow_base_mismatch, precision=precision)
     return pd.concat([gene_table(cell, r) for r in results], ignore_index=True)
 
 

@@ -14,6 +14,8 @@ HOME_ENV = "GRAPHREG_ZOO_HOME"
 OFFLINE_ENV = "GRAPHREG_ZOO_OFFLINE"
 MIRROR_ENV = "GRAPHREG_ZOO_MIRROR"
 CARDS_ENV = "GRAPHREG_ZOO_CARDS"
+COMPILE_ENV = "GRAPHREG_ZOO_COMPILE"
+COMPILE_MODES = ("auto", "graph", "xla")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -72,3 +74,15 @@ def cache_home() -> Path:
 def is_offline() -> bool:
     """True when GRAPHREG_ZOO_OFFLINE is set to 1/true/yes/on."""
     return _flag(OFFLINE_ENV)
+
+
+def compile_mode() -> str:
+    """GRAPHREG_ZOO_COMPILE: how TensorFlow compiles a model for inference ('auto' = measured once per
+    machine, `models.compile_choice`; 'graph' or 'xla' forces one). Refuses any other value."""
+    value = os.environ.get(COMPILE_ENV, "").strip().lower() or "auto"
+    if value not in COMPILE_MODES:
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(f"{COMPILE_ENV}={os.environ[COMPILE_ENV]!r} is not one of {', '.join(COMPILE_MODES)}; "
+                                "unset it or pick one.")
+    return value

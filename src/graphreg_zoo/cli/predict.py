@@ -97,6 +97,10 @@ def predict_command(
     strict: bool = typer.Option(
         False, "--strict", help="Refuse (exit 4) a cell not prepared as the model's input contract says."
     ),
+    precision: str = typer.Option(
+        "float32", "--precision",
+        help="float32, or bfloat16 on a GPU or a CPU with AVX512_BF16/AMX (refused elsewhere: it would be emulated).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     include: str = typer.Option("", "--include", help=INCLUDE_HELP),
     yes: bool = typer.Option(
@@ -111,11 +115,13 @@ def predict_command(
 
     from ..evaluation.evaluator import evaluate
     from ..evaluation.metrics import scored_roles
+    from ..models.inference import check_precision
     from ..prediction import contract_report, gene_table, predict_nodes, write_bigwig, write_table
     from ..prep.cell import CellData
     from ..zoo.load import load
 
-    scored_roles(include)  # a bad --include is refused before any work
+    scored_roles(include)  # a bad --include or --precision is refused before any work
+    check_precision(precision)
     with _output_dir(out):
         loader = functools.cache(lambda: load(model))
         data = CellData(_cell_file(cell, out, model, loader, yes=yes, quiet=quiet))
@@ -124,7 +130,7 @@ def predict_command(
             warnings.simplefilter("always")
             results = predict_nodes(loaded, data, chrom, batch_size=batch_size, progress=not quiet,
                                     base=load(base) if base else None, strict=strict,
-                                    allow_base_mismatch=allow_base_mismatch)
+                                    allow_base_mismatch=allow_base_mismatch, precision=precision)
     for w in caught:
         typer.echo(f"warning: {w.message}", err=True)
     for note in contract_report(loaded, data).unchecked:

@@ -85,9 +85,10 @@ def window_kind(group: Sequence[Member]) -> str:
     return kinds.pop()
 
 
-def forward(member: Member, batch: dict[str, np.ndarray]) -> np.ndarray:
-    """CAGE (B, 1200) of a batch of model inputs, in inference mode."""
-    return forward_cage(member.model, batch)
+def forward(member: Member, batch: dict[str, np.ndarray], shared=None) -> np.ndarray:
+    """CAGE (B, 1200) of a batch of model inputs, in inference mode; through `shared` (a fold ensemble's
+    `shared_forward`: one compiled copy per architecture) when given."""
+    return (shared or forward_cage)(member.model, batch)
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,10 @@ class WindowRun:
     """One window's arrays and members, for predictions under edits of the arrays."""
 
     def __init__(self, model, cell, window: Window, base=None, allow_base_mismatch: bool = False):
+        from ..zoo.ensemble import FoldEnsemble
+
         self.members = members(model, base, allow_base_mismatch=allow_base_mismatch)
+        self.shared = model.shared_forward() if isinstance(model, FoldEnsemble) else None
         self.window = window
         self.cell = cell
         self.arrays = window_arrays(cell, window, window_kind(self.members))
@@ -211,7 +215,7 @@ class WindowRun:
             for i in range(0, len(edits), batch_size):
                 items = [member.inputs(e(self.arrays) if e else self.arrays) for e in edits[i : i + batch_size]]
                 batch = {n: np.concatenate([x[n] for x in items]) for n in items[0]}
-                out[k, i : i + len(items)] = forward(member, batch)
+                out[k, i : i + len(items)] = forward(member, batch, self.shared)
         return out
 
 

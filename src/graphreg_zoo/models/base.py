@@ -21,10 +21,6 @@ class GraphRegModel(keras.Model):
 
     family: ClassVar[Family]  # what the model reads and predicts (models/family.py)
     _config_keys: tuple[str, ...] = ()
-    # Predict with XLA on TensorFlow (Keras' "auto" turns it off without a GPU). It pays for the
-    # graph-attention models on 100 bp features, where XLA fuses the attention, not for the
-    # convolution-bound ones (measured in docs/performance.md).
-    xla_inference = False
 
     @classmethod
     def resolve_data_spec(cls, data_spec: dict | None) -> dict:

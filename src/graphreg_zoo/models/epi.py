@@ -75,7 +75,6 @@ class EpiGraphReg(GraphRegModel):
 
     family = EPI_GRAPHREG
     _config_keys = ("n_gat_layers", "dropout", "return_attention", "data_spec", "seed", "precision")
-    xla_inference = True
 
     def __init__(self, n_gat_layers=2, dropout=0.5, return_attention=False, data_spec=None, seed=None,
                  precision="float32", **kwargs):

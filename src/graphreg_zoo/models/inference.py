@@ -7,6 +7,7 @@ how a model is compiled for inference is decided in one place.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from ..errors import InvalidInputError
 from .family import family_of
 
 BASE_CHUNK_BATCH = 4  # 100 kb chunks per Seq-CNN base call (bounds the 256-channel activations)
+PRECISIONS = ("float32", "bfloat16")
+TIMING_ROUNDS = 2  # timed calls per compiled form when choosing one (after its compiling call)
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with native bfloat16 products
 
 
 def input_names(model) -> list[str]:
@@ -32,25 +36,168 @@ def window_kind(model) -> str:
     return family.window_kind
 
 
-def compile_for_inference(model) -> None:
-    """Compile `model` for `predict_on_batch` unless it is compiled: with XLA on TensorFlow where the
-    model asks for it (`xla_inference`), else as Keras decides (jit on JAX, graph mode on TensorFlow
-    without a GPU). Where XLA cannot run (TensorFlow's op determinism, on inside training's
-    `deterministic` block), Keras falls back to graph mode; its warning about that is not passed on."""
+def compile_for_inference(model, inputs: dict | None = None, mode: str | None = None) -> None:
+    """Compile `model` for `predict_on_batch` unless it is compiled.
+
+    On JAX, jit (the only form). On TensorFlow, graph mode or XLA as `mode` (else GRAPHREG_ZOO_COMPILE)
+    says; 'auto' uses the form measured fastest for this architecture and batch on this machine
+    (`compile_choice`), timing both on `inputs` the first time. Where XLA cannot run (TensorFlow's op
+    determinism, on inside training's `deterministic` block) graph mode is used and nothing is measured."""
     if getattr(model, "compiled", False):
         return
     import keras
 
-    xla = getattr(model, "xla_inference", False) and keras.backend.backend() == "tensorflow"
+    if keras.backend.backend() != "tensorflow":
+        _compile(model, jit_compile="auto")
+        return
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    from ..settings import COMPILE_MODES, compile_mode
+
+    mode = mode or compile_mode()
+    if mode not in COMPILE_MODES:
+        raise InvalidInputError(f"compile mode {mode!r} is not one of {', '.join(COMPILE_MODES)}")
+    if is_op_determinism_enabled():
+        mode = "graph"
+    if mode == "auto":
+        mode = _remembered_form(model, inputs)
+    if mode == "auto":
+        _measure_and_compile(model, inputs)
+    else:
+        _compile(model, jit_compile=mode == "xla")
+
+
+def _compile(model, jit_compile: bool | str) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
-        model.compile(jit_compile=True if xla else "auto")
+        model.compile(jit_compile=jit_compile)
+
+
+def _batch_size(inputs: dict) -> int:
+    return len(next(iter(inputs.values())))
+
+
+def _remembered_form(model, inputs: dict | None) -> str:
+    """The form measured before for this architecture and batch, 'auto' if none was, or 'graph'
+    (Keras' own choice on a CPU) when there are no inputs to time on."""
+    from . import compile_choice
+
+    if inputs is None:
+        return "graph"
+    return compile_choice.remembered(compile_choice.choice_key(model, _batch_size(inputs))) or "auto"
+
+
+def _measure_and_compile(model, inputs: dict) -> None:
+    """Compile both forms on `inputs`, then time them in alternation (best of `TIMING_ROUNDS` each, so a
+    change in the machine's load hits both), store the winner and keep its traced predict function, so
+    the winner is not compiled twice."""
+    import time
+
+    from . import compile_choice
+
+    functions = {}
+    for form in compile_choice.FORMS:
+        _compile(model, jit_compile=form == "xla")
+        model.predict_on_batch(inputs)  # traces (and for XLA compiles) the function
+        functions[form] = model.predict_function
+    seconds = dict.fromkeys(functions, float("inf"))
+    for _ in range(TIMING_ROUNDS):
+        for form, function in functions.items():
+            model.predict_function = function
+            start = time.perf_counter()
+            model.predict_on_batch(inputs)
+            seconds[form] = min(seconds[form], time.perf_counter() - start)
+    winner = min(seconds, key=seconds.get)
+    batch = _batch_size(inputs)
+    path = compile_choice.remember(compile_choice.choice_key(model, batch), winner, seconds)
+    compile_choice.announce(model, batch, seconds, winner, path)
+    _compile(model, jit_compile=winner == "xla")
+    model.predict_function = functions[winner]
 
 
 def forward_cage(model, inputs: dict) -> np.ndarray:
     """CAGE for a batch through the model's compiled predict function."""
-    compile_for_inference(model)
+    compile_for_inference(model, inputs)
     return np.asarray(model.predict_on_batch(inputs)["cage"])
+
+
+class SharedForward:
+    """CAGE of models through one compiled copy per architecture, each model's weights loaded into it
+    before its batch.
+
+    A fold ensemble's members differ only in weights, so compiling each member (a trace, and minutes of XLA
+    for the sequence models) repeats the same work; swapping weights costs a copy of them. The copy is built
+    at `precision` ('bfloat16': the model's mixed_bfloat16 twin, float32 weights and heads, bfloat16
+    products), which is how bfloat16 inference reuses float32 checkpoints.
+    """
+
+    def __init__(self, precision: str = "float32") -> None:
+        self.precision = check_precision(precision)
+        self.runners: dict[str, object] = {}  # architecture -> the compiled copy
+        self._loaded: dict[str, object] = {}  # architecture -> the model whose weights the copy holds
+
+    def __call__(self, model, inputs: dict) -> np.ndarray:
+        from .base import GraphRegModel
+        from .compile_choice import architecture
+
+        if not isinstance(model, GraphRegModel) and self.precision == "float32":
+            return forward_cage(model, inputs)  # any other Keras model: rebuilding it from its config may not work
+        key = architecture(model)
+        if key not in self.runners:
+            self.runners[key] = _copy(model, self.precision)
+        runner = self.runners[key]
+        if self._loaded.get(key) is not model:
+            runner.set_weights(model.get_weights())
+            self._loaded[key] = model
+        return forward_cage(runner, inputs)
+
+
+def _copy(model, precision: str):
+    """A fresh model of `model`'s class and configuration, in float32 or its mixed_bfloat16 twin."""
+    from .base import GraphRegModel
+
+    config = model.get_config()
+    if precision == "bfloat16":
+        if not isinstance(model, GraphRegModel) or "precision" not in config:
+            raise InvalidInputError(f"{type(model).__name__} has no precision option, so it cannot predict in "
+                                    "bfloat16; use precision='float32'.")
+        config["precision"] = "mixed_bfloat16"
+    return type(model).from_config(config)
+
+
+def check_precision(precision: str) -> str:
+    """`precision` if this machine can predict in it; refuses bfloat16 where the hardware would only emulate it
+    (slower than float32 and no more accurate) and names what it needs."""
+    if precision not in PRECISIONS:
+        raise InvalidInputError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision == "bfloat16" and not bfloat16_hardware():
+        from .compile_choice import cpu_model
+
+        raise InvalidInputError(
+            f"bfloat16 inference needs a GPU or a CPU with native bfloat16 products (AVX512_BF16 or AMX); "
+            f"{cpu_model()} has neither, so it would be emulated and slower than float32. Use precision='float32'.")
+    return precision
+
+
+def bfloat16_hardware() -> bool:
+    """True on a GPU (as the backend sees it) or a CPU whose flags include AVX512_BF16 or AMX-BF16."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if jax.default_backend() == "gpu":
+            return True
+    elif keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return any(flag in flags for flag in _BF16_FLAGS)
 
 
 def needs_bottleneck(names: list[str]) -> bool:
@@ -64,7 +211,7 @@ def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
         raise InvalidInputError("this model reads a Seq-CNN base bottleneck: pass base= the Seq-CNN base of its fold")
     name, chunk = input_names(base)[0], base.inputs[0].shape[1]
     chunks = np.asarray(sequence, dtype="float32").reshape(-1, chunk, 4)
-    compile_for_inference(base)
+    compile_for_inference(base, {name: chunks[:BASE_CHUNK_BATCH]})
     parts = [np.asarray(base.predict_on_batch({name: chunks[i : i + BASE_CHUNK_BATCH]})["bottleneck"])
              for i in range(0, len(chunks), BASE_CHUNK_BATCH)]
     return np.concatenate(parts).reshape(-1, parts[0].shape[-1])

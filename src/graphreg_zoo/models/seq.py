@@ -93,7 +93,6 @@ class SeqGraphReg(GraphRegModel):
 
     family = SEQ_GRAPHREG
     _config_keys = ("n_gat_layers", "dropout", "return_attention", "data_spec", "seed")
-    xla_inference = True
 
     def __init__(self, n_gat_layers=3, dropout=0.5, return_attention=False, data_spec=None, seed=None, **kwargs):
         data_spec = self.resolve_data_spec(data_spec)

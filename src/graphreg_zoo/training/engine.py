@@ -428,7 +428,7 @@ def base_metrics(model, cell, chroms: list[str], config: TrainConfig | None = No
     from ..models.losses import poisson_nll
 
     data = _chunk_dataset(cell, chroms, None, config or TrainConfig())
-    compile_for_inference(model)
+    compile_for_inference(model, data[0][0] if len(data) else None)
     pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for i in range(len(data)):
         inputs, targets = data[i]

@@ -37,6 +37,7 @@ class FoldEnsemble:
     name: str = ""
     card: dict = field(default_factory=dict)
     folds: dict[int, Mapping[str, tuple[int, int]]] = field(init=False)
+    _forwards: dict[str, Any] = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.folds = {fold: fold_chromosomes(fold, self.organism) for fold in self.models}
@@ -64,6 +65,15 @@ class FoldEnsemble:
         if fold is not None:
             return {fold: self.models[fold]}, f"fold{fold}"
         return dict(sorted(self.models.items())), "mean_of_folds"
+
+    def shared_forward(self, precision: str = "float32") -> Any:
+        """The ensemble's `models.inference.SharedForward` at `precision`: one compiled model per architecture
+        for every member, kept across predictions."""
+        from ..models.inference import SharedForward
+
+        if precision not in self._forwards:
+            self._forwards[precision] = SharedForward(precision)
+        return self._forwards[precision]
 
     def model_for(self, chrom: str | int) -> Callable[..., Any] | None:
         """The model of the fold that held `chrom` out, or None where every fold trained on it."""
