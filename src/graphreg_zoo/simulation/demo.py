@@ -181,7 +181,7 @@ def training_cell(preset_dir: str | Path, out_dir: str | Path):
     from ..errors import IntegrityError
     from ..prep.cell import CellData, prepare
     from ..zoo.presets import read_card
-    from .genome import simulate
+    from .files import simulate
 
     card = read_card(preset_dir)
     made = re.search(r"preset (\w+), seed (\d+)", card["recipe"]["data"]["cell"])
