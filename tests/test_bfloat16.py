@@ -18,7 +18,7 @@ def demo_cell(tmp_path_factory):
     """The cell `graphreg-zoo demo` predicts (its genome, seed and preset)."""
     from graphreg_zoo.prep.cell import CellData, prepare
     from graphreg_zoo.simulation.demo import DEMO_PRESET, DEMO_SEED
-    from graphreg_zoo.simulation.genome import simulate
+    from graphreg_zoo.simulation.files import simulate
 
     root = tmp_path_factory.mktemp("demo_cell")
     sim = simulate(root / "genome", seed=DEMO_SEED, preset=DEMO_PRESET)
