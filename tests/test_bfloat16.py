@@ -27,6 +27,7 @@ def demo_cell(tmp_path_factory):
 
 @needs_bf16
 @pytest.mark.slow
+@pytest.mark.backend
 @pytest.mark.parametrize("name", ["demo", "demo_cnn"])
 def test_bfloat16_predicts_the_demo_cell_as_float32_does(demo_cell, name):
     """R >= 0.999 against float32 at every TSS bin; the largest relative error stays within 10 %

@@ -222,3 +222,8 @@ def test_a_fold_ensemble_compiles_one_model_per_architecture_and_predicts_as_its
     pd.testing.assert_frame_equal(again, table)
     if keras.backend.backend() == "tensorflow":
         assert traces == members[2].predict_function.experimental_get_tracing_count() >= 1
+    members[2].set_weights(members[3].get_weights())  # a member changed (trained) between predictions
+    changed = predict(ensemble, synth_cell, progress=False)["prediction"].to_numpy()
+    np.testing.assert_allclose(changed[routed], alone[3][routed], rtol=1e-5)
+    np.testing.assert_allclose(changed[averaged], np.mean([alone[3], alone[3], alone[4]], axis=0)[averaged],
+                               rtol=1e-5)

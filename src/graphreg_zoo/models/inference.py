@@ -136,6 +136,10 @@ class SharedForward:
         self.runners: dict[str, object] = {}  # architecture -> the compiled copy
         self._loaded: dict[str, object] = {}  # architecture -> the model whose weights the copy holds
 
+    def reload(self) -> None:
+        """Load every model's weights afresh at its next batch: they may have changed since (training)."""
+        self._loaded.clear()
+
     def __call__(self, model, inputs: dict) -> np.ndarray:
         from .base import GraphRegModel
         from .compile_choice import architecture

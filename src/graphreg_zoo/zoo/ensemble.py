@@ -68,11 +68,13 @@ class FoldEnsemble:
 
     def shared_forward(self, precision: str = "float32") -> Any:
         """The ensemble's `models.inference.SharedForward` at `precision`: one compiled model per architecture
-        for every member, kept across predictions."""
+        for every member, kept across predictions (each prediction asks again, which reloads the members'
+        weights, so a member trained in between is not predicted with its old weights)."""
         from ..models.inference import SharedForward
 
         if precision not in self._forwards:
             self._forwards[precision] = SharedForward(precision)
+        self._forwards[precision].reload()
         return self._forwards[precision]
 
     def model_for(self, chrom: str | int) -> Callable[..., Any] | None:
