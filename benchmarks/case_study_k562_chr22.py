@@ -17,7 +17,7 @@ rule is reported for comparison;
 (3) a window-level split of chr22 (6 Mb windows, 2 Mb stride: index % 5 == 1 validation, == 3 test);
 (4) Epi-GraphReg on each graph and Epi-CNN trained with `training.fit(train_windows=..., valid_windows=...)`;
 (5) Pearson R of log2(x+1) on the test windows' genes; (6) grad x input attributions scored on the
-101 chr22 CRISPRi pairs against the distance and ABC baselines (`interpret.crispr.validate_enhancers`).
+chr22 CRISPRi pairs every score rates against the distance and ABC baselines (`interpret.crispr.validate_enhancers`).
 """
 from __future__ import annotations
 
@@ -294,6 +294,7 @@ def markdown_sections(results: dict) -> dict[str, str]:
                           "train minutes": v["train_seconds"] / 60} for k, v in results["models"].items()])
     split = results["split"]
     summary = results["validation"]["per_gene_summary"]
+    scored = pairs_scored(results)
     per_gene = ("Mean per gene (genes with >= 10 pairs and a positive):\n\n" + markdown_table(summary)
                 if len(summary) else "No chr22 gene has >= 10 tested pairs with a positive, so there are no "
                 "per-gene metrics; the pooled ranking mixes genes (scores are max-normalised per gene).")
@@ -315,7 +316,7 @@ def markdown_sections(results: dict) -> dict[str, str]:
         "Test windows, Pearson R with a 95% bootstrap interval over genes (2,000 resamples) and the paired "
         "difference to Epi-CNN:\n\n" + markdown_table(results["bootstrap"]) + "\n\n"
         "![held-out scatter](case_study/test_scatter.png)\n\n"
-        "### CRISPRi enhancer validation (101 chr22 pairs)\n\n"
+        f"### CRISPRi enhancer validation ({scored})\n\n"
         + markdown_table(results["validation"]["pooled"]) + "\n\n" + per_gene
         + "\n\n![PR curves](case_study/pr_curves.png)\n"
     )
@@ -323,17 +324,31 @@ def markdown_sections(results: dict) -> dict[str, str]:
         "## Real data: K562 chr22 (case study)\n\n"
         f"From `python benchmarks/case_study_k562_chr22.py --update-docs` ({results['date']}; details, inputs and "
         "caveats in [case-study-k562-chr22.md](case-study-k562-chr22.md)). Models trained on chr22 windows from "
-        "element-level DNase/H3K27ac and RNA TPM; attributions grad x input, L = 40 bins; 101 EPCrisprBenchmark "
-        f"pairs ({graphs[next(iter(graphs))]['n_positives']} positives), ABC = the shipped chr22 predictions "
+        "element-level DNase/H3K27ac and RNA TPM; attributions grad x input, L = 40 bins; EPCrisprBenchmark pairs: "
+        f"{scored}; ABC = the shipped chr22 predictions "
         "(pairs ABC did not list score 0; every score on the pairs all of them rate).\n\n"
         + markdown_table(results["validation"]["pooled"]) + "\n\n"
         "Epi-GraphReg scores below distance here and its attributions are exactly 0 for pairs its graph does "
-        "not reach; training with another learning rate moved the trained models' APs by up to 0.17 (case "
+        "not reach; training with another learning rate moved the trained models' APs by up to 0.15 (case "
         "study, 'Results in brief'). The script saves each model as a preset, and `graphreg-zoo "
         "validate-enhancers -m OUT/preset_graphreg_min_count -c OUT/K562_chr22_min_count.h5 --crispr ... "
         "--abc ... -o DIR` gives the same numbers.\n\n![PR curves](case_study/pr_curves.png)\n"
     )
     return {"measured": measured, "validation": validation}
+
+
+def pairs_scored(results: dict) -> str:
+    """How many chr22 CRISPRi pairs every score was measured on, and why the others were left out."""
+    n_all = results["graphs"][next(iter(results["graphs"]))]
+    n_all = n_all["n_positives"] + n_all["n_negatives"]
+    pooled, unscorable = results["validation"]["pooled"], results["validation"]["unscorable"]
+    n, positives = int(pooled["n_pairs"].iloc[0]), int(pooled["n_positives"].iloc[0])
+    if unscorable.empty:
+        return f"all {n} chr22 pairs, {positives} positives"
+    genes = ", ".join(sorted(set(unscorable["gene"])))
+    return (f"{n} of the {n_all} chr22 pairs, {positives} positives, the same pairs for every score; "
+            f"{len(unscorable)} pairs ({int(unscorable['regulated'].sum())} positives) of {genes} left out: "
+            f"no prediction at their TSS from {', '.join(sorted(set(','.join(unscorable['unscored_by']).split(','))))}")
 
 
 def main() -> None:
@@ -381,10 +396,12 @@ def main() -> None:
     results["bootstrap"] = bootstrap_pearson(tables, split["test"])
     print(results["bootstrap"].to_string(index=False))
     report = validate_attributions(models, cell_of, pairs, out, args.figures)
-    results["validation"] = {"pooled": report.pooled, "per_gene_summary": report.summary()}
+    results["validation"] = {"pooled": report.pooled, "per_gene_summary": report.summary(),
+                             "unscorable": report.unscorable}
     print(report.pooled.to_string(index=False))
     command = (f"python benchmarks/case_study_k562_chr22.py --epochs {args.epochs} --patience {args.patience} "
-               f"--learning-rate {args.learning_rate:g} --models {args.models} --update-docs")
+               f"--learning-rate {args.learning_rate:g} --models {args.models} --update-docs"
+               + (f" --out {out} --reuse" if args.reuse else ""))
     results.update(date=time.strftime("%Y-%m-%d"), machine="the shared 2-core development VM (CPU, TensorFlow)",
                    command=command,
                    minutes=(time.perf_counter() - start) / 60)

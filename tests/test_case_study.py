@@ -1,6 +1,6 @@
 """Reusable pieces of the K562 chr22 case study (benchmarks/case_study_k562_chr22.py):
 element counts -> 100 bp tracks and TPM -> TSS target (prep.proxies), and window-level splits
-in `prep.windows.make_dataset` / `training.fit`."""
+in `prep.windows.make_dataset` / `training.engine.fit`."""
 from __future__ import annotations
 
 import numpy as np
