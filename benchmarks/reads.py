@@ -83,22 +83,43 @@ def time_ours(path: Path) -> tuple[float, float]:
     return float(seconds), float(rss)
 
 
+def hg38_autosomes() -> dict[str, int]:
+    from graphreg_zoo.prep.assembly import autosomes, genome_sizes
+
+    sizes = genome_sizes("hg38")
+    return {c: sizes[c] for c in autosomes("hg38")}
+
+
+def pair_chunks(n_pairs: int, lengths: dict[str, int], seed: int = 0, chunk: int = 1_000_000):
+    """Chunks of (chrom1 index, pos1, chrom2 index, pos2): chromosomes in proportion to their length, 80 % cis
+    at a distance drawn ~1/d (Hi-C's P(s)) from 200 bp to the chromosome's length, 1-based positions inside
+    the chromosome, mates in random order; the rest trans (uniform)."""
+    rng = np.random.default_rng(seed)
+    size = np.array(list(lengths.values()), np.int64)
+    weights = size / size.sum()
+    for first in range(0, n_pairs, chunk):
+        n = min(chunk, n_pairs - first)
+        c1 = rng.choice(size.size, n, p=weights)
+        cis = rng.random(n) < 0.8
+        c2 = np.where(cis, c1, rng.choice(size.size, n, p=weights))
+        dist = np.exp(rng.uniform(np.log(200), np.log(size[c1] - 1))).astype(np.int64)
+        p1 = 1 + (rng.random(n) * (size[c1] - dist)).astype(np.int64)
+        p2 = np.where(cis, p1 + dist, 1 + (rng.random(n) * size[c2]).astype(np.int64))
+        swap = cis & (rng.random(n) < 0.5)
+        yield c1, np.where(swap, p2, p1), c2, np.where(swap, p1, p2)
+
+
 def write_valid_pairs(path: Path, n_pairs: int, seed: int = 0) -> None:
-    """HiC-Pro allValidPairs lines on chr1-chr22 (80 % cis, distance ~ 1/d), written in chunks."""
+    """HiC-Pro allValidPairs lines on hg38 chr1-chr22 (`pair_chunks`), written in chunks."""
     import pandas as pd
 
-    rng = np.random.default_rng(seed)
+    lengths = hg38_autosomes()
+    names = np.array(list(lengths))
     with open(path, "w") as fh:
-        for first in range(0, n_pairs, 1_000_000):
-            n = min(1_000_000, n_pairs - first)
-            c1 = rng.integers(1, 23, n)
-            c2 = np.where(rng.random(n) < 0.8, c1, rng.integers(1, 23, n))
-            p1 = rng.integers(1, 40_000_000, n)
-            p2 = p1 + (np.exp(rng.uniform(np.log(200), np.log(5e6), n))).astype(np.int64)
-            pd.DataFrame({"id": "r", "c1": "chr" + pd.Series(c1).astype(str), "p1": p1, "s1": "+",
-                          "c2": "chr" + pd.Series(c2).astype(str), "p2": p2, "s2": "-", "len": 300,
-                          "f1": "HIC_1", "f2": "HIC_2", "q1": 42, "q2": 42}).to_csv(fh, sep="\t", header=False,
-                                                                                  index=False)
+        for c1, p1, c2, p2 in pair_chunks(n_pairs, lengths, seed):
+            pd.DataFrame({"id": "r", "c1": names[c1], "p1": p1, "s1": "+", "c2": names[c2], "p2": p2, "s2": "-",
+                          "len": 300, "f1": "HIC_1", "f2": "HIC_2", "q1": 42, "q2": 42}).to_csv(
+                fh, sep="\t", header=False, index=False)
 
 
 def time_pairs(path: Path) -> tuple[float, float]:
