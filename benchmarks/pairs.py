@@ -89,16 +89,17 @@ def same_pixels(pairs: Path, cool: Path) -> tuple[int, int]:
 
 
 def replay(n_pairs: int, checkpoints: list[int]) -> None:
-    """Print, at each checkpoint, the most pixel entries `read_pairs` holds buffered so far and the distinct
-    pixels (cis, within MAX_DISTANCE) seen, by replaying its per-chromosome buffering on the generator."""
-    from graphreg_zoo.prep.contacts.pairs import _CHUNK_ROWS, _COMPACT_AT
+    """Print, at each checkpoint, the most pixel entries `read_pairs`' buffers (`PixelBuffers`, the reader's own
+    class and merge cap) have held so far and the distinct pixels (cis, within MAX_DISTANCE) seen, feeding
+    them the generator's pairs chunk by chunk as the reader does, without writing the text file."""
+    from graphreg_zoo.prep.contacts.pairs import _CHUNK_ROWS, PixelBuffers
 
     lengths = hg38_autosomes()
     width = MAX_DISTANCE // RESOLUTION + 1
     n_bins = [n // RESOLUTION + 1 for n in lengths.values()]
     seen = [np.zeros(b * width, bool) for b in n_bins]
-    entries = np.zeros(len(lengths), np.int64)
-    peak = done = 0
+    buffers = PixelBuffers(list(range(len(lengths))))
+    done = 0
     parts: list = []
     for chunk in pair_chunks(n_pairs, lengths):
         parts.append(chunk)
@@ -112,15 +113,12 @@ def replay(n_pairs: int, checkpoints: list[int]) -> None:
         keep = (c1 == c2) & (hi - lo < width)
         for chrom in np.unique(c1[keep]):
             sel = keep & (c1 == chrom)
-            idx = np.unique(lo[sel] * width + hi[sel] - lo[sel])
-            entries[chrom] += idx.size
-            seen[chrom][idx] = True
-            if entries[chrom] > _COMPACT_AT:
-                entries[chrom] = np.count_nonzero(seen[chrom])
-        peak = max(peak, int(entries.sum()))
+            keys, counts = np.unique((lo[sel] << 32) | hi[sel], return_counts=True)
+            buffers.add(int(chrom), keys, counts)
+            seen[chrom][lo[sel] * width + hi[sel] - lo[sel]] = True
         if done in checkpoints:
             distinct = sum(int(np.count_nonzero(s)) for s in seen)
-            print(f"replay {done:>11,} pairs: buffered entries peak {peak:,}, at end {int(entries.sum()):,}; "
+            print(f"replay {done:>11,} pairs: buffered entries peak {buffers.peak:,}, now {buffers.held():,}; "
                   f"distinct pixels {distinct:,}", flush=True)
 
 

@@ -131,3 +131,29 @@ def test_prepare_with_pairs_graph_and_reads_tracks(cli, realdata, tmp_path):
     want = build_graphs(str(realdata / VALID_PAIRS), "hicpro", {"chr22": HG19_CHR22}, ["chr22"], min_count=2)
     assert (graph != want["chr22"]).nnz == 0 and graph.nnz > 0
     assert np.isfinite(CellData(tmp_path / "cell.h5").tracks("chr22")).all()
+
+
+def test_buffered_pixels_follow_distinct_pixels_not_pairs_read():
+    """A genome-wide file spreads its pairs over many chromosomes, none of which may reach the merge cap
+    alone: the buffers merge on the pending total, so memory stays near the distinct pixels (the 200 M-pair
+    extrapolation in docs/performance.md). Counts are exact."""
+    from collections import Counter
+
+    from graphreg_zoo.prep.contacts.pairs import PixelBuffers
+
+    rng = np.random.default_rng(3)
+    chroms = [f"chr{i}" for i in range(1, 6)]
+    buffers, expected, cap = PixelBuffers(chroms, cap=1000), {c: Counter() for c in chroms}, 1000
+    largest = 0
+    for _ in range(200):
+        for chrom in chroms:
+            raw = rng.integers(0, 100, size=80)  # 100 distinct pixels per chromosome
+            keys, counts = np.unique(raw, return_counts=True)
+            expected[chrom].update(raw.tolist())
+            largest = max(largest, keys.size)
+            buffers.add(chrom, keys.astype(np.int64), counts)
+    distinct = sum(len(c) for c in expected.values())
+    assert buffers.peak <= distinct + cap + largest
+    for chrom in chroms:
+        keys, counts = pairs_module._compact(buffers.parts[chrom])
+        assert dict(zip(keys.tolist(), counts.tolist())) == dict(expected[chrom])

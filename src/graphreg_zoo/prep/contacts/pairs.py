@@ -25,7 +25,7 @@ from ..assembly import normalize_chrom
 from .significance import canonical_pixels
 
 _CHUNK_ROWS = 2_000_000
-_COMPACT_AT = 20_000_000  # merge the buffered per-chunk pixels when they hold this many
+_COMPACT_AT = 20_000_000  # merge every chromosome's buffered pixels when this many are pending in all
 _STRANDS = {"+", "-"}
 #: field index of chrom1, pos1, chrom2, pos2 and of the two strands (None: not required)
 LAYOUTS = {
@@ -84,7 +84,7 @@ def read_pairs(
     wanted = {normalize_chrom(c): c for c in chroms}
     cols = [layout[k] for k in ("chrom1", "pos1", "chrom2", "pos2")]
     max_bins = max_distance // resolution
-    buffers: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {c: [] for c in chroms}
+    buffers = PixelBuffers(chroms)
     seen: set[str] = set()
     line = first[0] - 1
     try:
@@ -102,13 +102,39 @@ def read_pairs(
     if missing:
         raise InvalidInputError(f"{path}: no pairs on {', '.join(missing)} (the file names "
                                 f"{', '.join(sorted(seen)[:8])}); fix the chromosomes or use another file")
-    pixels = {c: _merge(buffers[c]) for c in chroms}
+    pixels = {c: _merge(buffers.parts.pop(c)) for c in chroms}  # each chromosome's buffers freed once merged
     by_spec = {wanted[normalize_chrom(n)]: v for n, v in sizes.items() if normalize_chrom(n) in wanted}
     return pixels, by_spec
 
 
+class PixelBuffers:
+    """Pixel counts per chromosome, buffered as (keys, counts) parts and merged in bulk.
+
+    Memory follows the distinct pixels, not the pairs read: once `cap` entries are pending across all
+    chromosomes (a genome-wide file spreads them so no single chromosome may ever reach the cap), every
+    chromosome's parts are merged into one. `peak` is the most entries ever held, for tests and benchmarks.
+    """
+
+    def __init__(self, chroms: list[str], cap: int = _COMPACT_AT):
+        self.parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {c: [] for c in chroms}
+        self.cap, self.pending, self.peak = cap, 0, 0
+
+    def add(self, chrom: str, keys: np.ndarray, counts: np.ndarray) -> None:
+        self.parts[chrom].append((keys, counts))
+        self.pending += keys.size
+        self.peak = max(self.peak, self.held())
+        if self.pending > self.cap:
+            for parts in self.parts.values():
+                if len(parts) > 1:
+                    parts[:] = [_compact(parts)]
+            self.pending = 0
+
+    def held(self) -> int:
+        return sum(k.size for parts in self.parts.values() for k, _ in parts)
+
+
 def _add_chunk(chunk: pd.DataFrame, cols: list[int], wanted: dict[str, str], resolution: int, max_bins: int,
-               buffers: dict[str, list], path: Path, line: int) -> None:
+               buffers: PixelBuffers, path: Path, line: int) -> None:
     """Bin one chunk's intra-chromosomal pairs of the wanted chromosomes and buffer their pixel counts."""
     c1, p1, c2, p2 = (chunk[c] for c in cols)
     names = {n: wanted.get(normalize_chrom(n)) for n in c1.unique()}
@@ -124,9 +150,7 @@ def _add_chunk(chunk: pd.DataFrame, cols: list[int], wanted: dict[str, str], res
         lo, hi = np.minimum(b1, b2), np.maximum(b1, b2)
         near = hi - lo <= max_bins
         keys, counts = np.unique((lo[near] << 32) | hi[near], return_counts=True)
-        buffers[chrom].append((keys, counts))
-        if sum(k.size for k, _ in buffers[chrom]) > _COMPACT_AT:
-            buffers[chrom][:] = [_compact(buffers[chrom])]
+        buffers.add(chrom, keys, counts)
 
 
 def _compact(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
