@@ -109,3 +109,15 @@ def toy_cell(tmp: Path, rng: np.random.Generator, fasta: bool = True, **override
     out = tmp / "spec.yaml"
     out.write_text(yaml.safe_dump(spec))
     return out
+
+
+def refused(cli, spec_path, *needles):
+    """Run `prepare` on `spec_path`: exit 4, every needle in stderr, no traceback, nothing written."""
+    out = spec_path.parent / "cell.h5"
+    code, stdout, stderr = cli("prepare", spec_path, "-o", out, "--quiet")
+    assert code == 4, stderr
+    for needle in needles:
+        assert needle in stderr, stderr
+    assert "Traceback" not in stderr
+    assert not out.exists() and not list(spec_path.parent.glob(".tmp-*"))
+    return stderr

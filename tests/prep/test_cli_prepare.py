@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import yaml
 
-from .prep_factories import TOY_SIZES, random_intervals, toy_cell, write_bigwig, write_gtf
+from .prep_factories import TOY_SIZES, random_intervals, refused, toy_cell, write_bigwig, write_gtf
 
 
 @pytest.fixture
@@ -23,17 +23,6 @@ def edit(spec_path, **changes):
         node[last] = value
     spec_path.write_text(yaml.safe_dump(spec))
     return spec_path
-
-
-def refused(cli, spec_path, *needles):
-    out = spec_path.parent / "cell.h5"
-    code, stdout, stderr = cli("prepare", spec_path, "-o", out, "--quiet")
-    assert code == 4, stderr
-    for needle in needles:
-        assert needle in stderr, stderr
-    assert "Traceback" not in stderr
-    assert not out.exists() and not list(spec_path.parent.glob(".tmp-*"))
-    return stderr
 
 
 def test_prepare_ok(cli, toy_spec):

@@ -14,7 +14,7 @@ from graphreg_zoo.prep.cell import CellData
 from graphreg_zoo.prep.reads import ReadsOptions, ReadsTrack
 from graphreg_zoo.prep.tracks import log2p1
 
-from .prep_factories import write_edges
+from .prep_factories import refused, write_edges
 
 BAM = "reads/bam_chr9_4000000_6000000.bam"
 BED = "reads/CTCF_SE_CTRL_chr22_50k.bed.gz"
@@ -76,16 +76,6 @@ def test_prepare_from_reads_bed(cli, realdata, tmp_path):
     n_reads = sum(1 for _ in gzip.open(realdata / BED, "rt"))
     assert cell.cage("chr22").sum() == pytest.approx(n_reads * 5000, rel=0.02)  # each 101 bp read in 1-2 nodes
     assert cell.tracks("chr22")[:, 2].max() > 0
-
-
-def refused(cli, spec_path, *needles):
-    out = spec_path.parent / "cell.h5"
-    code, _, stderr = cli("prepare", spec_path, "-o", out, "--quiet")
-    assert code == 4, stderr
-    for needle in needles:
-        assert needle in stderr, stderr
-    assert "Traceback" not in stderr
-    assert not out.exists() and not list(spec_path.parent.glob(".tmp-*"))
 
 
 def set_dnase(spec_path, value):
