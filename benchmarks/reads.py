@@ -71,16 +71,22 @@ def write_bam(path: Path, n_reads: int, seed: int = 0) -> None:
     pysam.index(str(path))
 
 
-def time_ours(path: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (GB) of counting the BAM into 100 bp bins, in a fresh process."""
-    # VmHWM, not ru_maxrss: the latter carries the parent's peak (the BAM writer's) across fork + exec
-    code = ("import time, sys; from graphreg_zoo.prep.reads import ReadsTrack, ReadsOptions; "
-            "t = time.perf_counter(); ReadsTrack(sys.argv[1], ReadsOptions(normalize='RPGC'), 100, genome='hg38')"
-            ".values('chr1', 50_000_000); hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]; "
+def _in_child(setup: str, call: str, path: Path) -> tuple[float, float]:
+    """Seconds of `call` and the process's peak RSS (GB), run in a fresh process on `path` (sys.argv[1])."""
+    # VmHWM, not ru_maxrss: the latter carries the parent's peak (the file writer's) across fork + exec
+    code = (f"import time, sys; {setup}; t = time.perf_counter(); {call}; "
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]; "
             "print(time.perf_counter() - t, int(hwm[0].split()[1]) / 1e6)")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
     seconds, rss = out.split()
     return float(seconds), float(rss)
+
+
+def time_ours(path: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (GB) of counting the BAM into 100 bp bins, in a fresh process."""
+    return _in_child("from graphreg_zoo.prep.reads import ReadsTrack, ReadsOptions",
+                     "ReadsTrack(sys.argv[1], ReadsOptions(normalize='RPGC'), 100, genome='hg38')"
+                     ".values('chr1', 50_000_000)", path)
 
 
 def hg38_autosomes() -> dict[str, int]:
@@ -124,13 +130,8 @@ def write_valid_pairs(path: Path, n_pairs: int, seed: int = 0) -> None:
 
 def time_pairs(path: Path) -> tuple[float, float]:
     """Seconds and peak RSS (GB) of binning every chromosome's pairs at 5 kb, in a fresh process."""
-    code = ("import time, sys; from graphreg_zoo.prep.contacts.pairs import read_pairs; t = time.perf_counter(); "
-            "read_pairs(sys.argv[1], [f'chr{i}' for i in range(1, 23)], 5000, 2_000_000, 'hicpro'); "
-            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]; "
-            "print(time.perf_counter() - t, int(hwm[0].split()[1]) / 1e6)")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
-    seconds, rss = out.split()
-    return float(seconds), float(rss)
+    return _in_child("from graphreg_zoo.prep.contacts.pairs import read_pairs",
+                     "read_pairs(sys.argv[1], [f'chr{i}' for i in range(1, 23)], 5000, 2_000_000, 'hicpro')", path)
 
 
 def time_bamcoverage(path: Path, out: Path) -> float | None:
