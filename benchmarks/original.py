@@ -6,8 +6,11 @@ HDF5) with `tf_keras`, checks that they reproduce the original forward outputs s
 then times the forward pass and one train step as the upstream scripts do them: eager `model(x)`,
 a `GradientTape` and Adam(2e-4) on the Poisson NLL (CAGE on the middle 400 nodes). "graph" is the
 same step inside `tf.function`. The same loop then runs around our Keras 3 model of the same
-family, so the two differ only in the network. Every (implementation, model, task, mode) runs in
-its own subprocess, `--runs` times, so each peak RSS is that configuration's alone.
+family, so the two differ only in the network; and last the "package" row: the call the package itself
+makes (prediction's forward in the compile form measured fastest here, the engine's train step as the
+recipes train), the number issue 18 compares with the original's graph form. Every (implementation,
+model, task, mode) runs in its own subprocess, `--runs` times, so each peak RSS is that configuration's
+alone.
 
     pip install "tf_keras==$(python -c 'import tensorflow as t; print(*t.__version__.split(".")[:2], sep=".")').*"
     python benchmarks/original.py [--model epi_cnn ...] [--runs 3] [--fixtures DIR]
@@ -155,6 +158,31 @@ def our_network(name: str):
     return model, keras.optimizers.Adam(2e-4), call
 
 
+def package_call(name: str, task: str, x: list, y: dict):
+    """The call the package itself makes for one window: the forward of prediction (compiled in the form
+    measured fastest on this machine, `models.inference.compile_for_inference`) or the train step of
+    the engine (`training.objectives.objective` with `upstream_compat`, as the packaged recipes train:
+    Keras' compiled train function with the family's loss and metrics)."""
+    import keras
+
+    from graphreg_zoo.models.inference import compile_for_inference
+    from graphreg_zoo.training.objectives import objective
+
+    model, _, _ = our_network(name)
+    keys = {"epi_graphreg": ("epigenome", "adjacency"), "epi_cnn": ("epigenome",), "seq_cnn_base": ("sequence",),
+            "seq_graphreg_e2e": ("sequence", "adjacency")}[name]
+    inputs = dict(zip(keys, x))
+    if name == "seq_graphreg_e2e":
+        inputs["sequence"] = inputs["sequence"].reshape(1, -1, 4)
+    if task == "forward":
+        compile_for_inference(model, inputs)
+        return lambda: model.predict_on_batch(inputs)
+    goal = objective(model, upstream_compat=True)
+    goal.trainee.compile(optimizer=keras.optimizers.Adam(2e-4), loss=goal.loss, metrics=goal.metrics)
+    targets = {k: v.reshape(v.shape[0], -1) for k, v in y.items()}
+    return lambda: goal.trainee.train_on_batch(inputs, targets)
+
+
 def measure(implementation: str, name: str, task: str, mode: str, repeats: int, fixtures: str) -> dict:
     """Run in a subprocess: seconds per call (median) and the process's peak RSS."""
     import resource
@@ -163,6 +191,10 @@ def measure(implementation: str, name: str, task: str, mode: str, repeats: int, 
     from _workload import median_seconds
 
     x, y = _inputs(name, Path(fixtures))
+    if implementation == "package":
+        seconds = median_seconds(package_call(name, task, x, y), repeats)
+        return {"implementation": implementation, "model": name, "task": task, "mode": mode, "seconds": seconds,
+                "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
     x = [tf.constant(a) for a in x]
     y = {k: tf.constant(v) for k, v in y.items()}
     if implementation == "original":
@@ -234,6 +266,8 @@ def main() -> None:
                 for implementation in ("original", "ours"):
                     config = [implementation, name, task, mode, args.repeats, str(args.fixtures)]
                     print(summary(run(config, args.runs)), flush=True)
+            config = ["package", name, task, "package", args.repeats, str(args.fixtures)]
+            print(summary(run(config, args.runs)), flush=True)
 
 
 if __name__ == "__main__":

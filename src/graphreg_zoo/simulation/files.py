@@ -65,10 +65,21 @@ def _gc_profile(length: int, tss: np.ndarray, rng: np.random.Generator) -> np.nd
     return gc
 
 
-def _plant_sites(codes: np.ndarray, enh: pd.DataFrame, pfms: dict[str, Any], rng: np.random.Generator) -> list[dict]:
+def site_probabilities(pfm: np.ndarray, sharpness: float = 1.0) -> np.ndarray:
+    """Per-position base probabilities that planted sites are drawn from: the PFM's frequencies raised
+    to `sharpness` and renormalised (1: the JASPAR frequencies; larger: closer to the consensus)."""
+    freq = pfm / pfm.sum(1, keepdims=True)
+    if sharpness != 1.0:
+        freq = freq**sharpness
+        freq = freq / freq.sum(1, keepdims=True)
+    return freq
+
+
+def _plant_sites(codes: np.ndarray, enh: pd.DataFrame, pfms: dict[str, Any], rng: np.random.Generator,
+                 sharpness: float = 1.0) -> list[dict]:
     """Write PFM-sampled TF sites into the enhancers' slots; returns one row per site."""
     rows = []
-    probs = {tf: np.cumsum(m.pfm / m.pfm.sum(1, keepdims=True), axis=1)[:, :3] for tf, m in pfms.items()}
+    probs = {tf: np.cumsum(site_probabilities(m.pfm, sharpness), axis=1)[:, :3] for tf, m in pfms.items()}
     for e in enh.itertuples():
         tfs = [tf for tf in MOTIF_IDS for _ in range(getattr(e, f"n_{tf}"))]
         slots = rng.choice(ELEMENT // _SLOT, len(tfs), replace=False)
@@ -248,7 +259,7 @@ def write_all(
             g, e = genes[genes["chrom"] == chrom], enh[enh["chrom"] == chrom]
             gc = _gc_profile(length, g["tss"].to_numpy(), rng_for(cfg.seed, c, 1))
             codes = random_bases(gc, rng_for(cfg.seed, c, 2))
-            sites += _plant_sites(codes, e, pfms, rng_for(cfg.seed, c, 3))
+            sites += _plant_sites(codes, e, pfms, rng_for(cfg.seed, c, 3), cfg.site_sharpness)
             fai.append(_write_fasta_record(fasta, chrom, codes))
             starts = np.arange(0, length, TRACK_BIN)
             for name, values in _tracks(length, g, e, rng_for(cfg.seed, c, 4)).items():

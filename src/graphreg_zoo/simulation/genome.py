@@ -24,9 +24,10 @@ sites, at least one); for a fraction `loop_fraction` (0.5) of genes, 1-2 loop-co
 enhancers 100 kb-1 Mb away with 3-5 GATA1 sites; as many decoys with the same marks at random
 places, joined to nothing, and as many structural loops join random places 100 kb-1 Mb apart
 (they enter C like any loop). So only the graph tells which distal enhancer acts on which gene.
-CTCF sites (30% of elements) have no effect. `promoter_sd`, `proximal_active` and `gata1_fraction`
-(defaults 1.0, 0.4, 1.0: the numbers above) shape what a sequence model can learn; the `sequence` preset
-puts GATA1 on 30% of the active elements only (KLF1 alone drives the rest) with promoter_sd 0.3.
+CTCF sites (30% of elements) have no effect. `promoter_sd`, `proximal_active`, `gata1_fraction` and
+`site_sharpness` (defaults 1.0, 0.4, 1.0, 1.0: the numbers above) shape what a sequence model can learn;
+the `sequence` preset puts GATA1 on 30% of the active elements only (KLF1 alone drives the rest) with
+promoter_sd 0.3, and draws sites from the PFM frequencies raised to the 4th power (near the consensus).
 
 Tracks (counts per 100 bp, negative-binomial noise around a flat background): H3K4me3 peaks at
 promoters (height 40 P_g), H3K27ac at promoters (15 P_g) and active enhancers (12 A_e), DNase at
@@ -63,8 +64,10 @@ PRESETS = {
     "demo": {"n_chroms": 4, "chrom_length": 6_000_000},
     "tiny": {"n_chroms": 2, "chrom_length": 3_000_000},
     # the sequence demo: GATA1 on 30% of active elements, promoters nearly uniform (their
-    # strength is not in the DNA), so the GATA1 knockout truth is a learnable minority of genes
-    "sequence": {"n_chroms": 4, "chrom_length": 6_000_000, "gata1_fraction": 0.3, "promoter_sd": 0.3},
+    # strength is not in the DNA), so the GATA1 knockout truth is a learnable minority of genes;
+    # sites near the consensus, so that a motif scan finds the planted sites (docs/simulation.md)
+    "sequence": {"n_chroms": 4, "chrom_length": 6_000_000, "gata1_fraction": 0.3, "promoter_sd": 0.3,
+                 "site_sharpness": 4.0},
 }
 TRUTH_TABLES = ("genes", "enhancers", "links", "loops", "motif_sites", "tf_targets")
 
@@ -81,6 +84,7 @@ class SimConfig:
     proximal_active: float = 0.4
     gata1_fraction: float = 1.0
     promoter_sd: float = 1.0
+    site_sharpness: float = 1.0
     alpha: float = 1.5
     b0: float = math.log(10.0)
     b1: float = 1.0
@@ -105,6 +109,9 @@ class SimConfig:
             )
         if self.promoter_sd < 0:
             raise InvalidInputError(f"promoter_sd must be >= 0, got {self.promoter_sd}")
+        if self.site_sharpness < 1:
+            raise InvalidInputError(f"site_sharpness must be >= 1 (1: sites drawn from the JASPAR frequencies), "
+                                    f"got {self.site_sharpness}")
 
     def chrom_sizes(self) -> dict[str, int]:
         """chr1 has `chrom_length` bp; each next one is ~2.5% shorter and not a multiple of 5 kb."""
