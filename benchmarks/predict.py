@@ -94,7 +94,21 @@ def measure(cell_path: str, batch_size: int, members: int = 1) -> dict:
     wall = time.perf_counter() - start
     return {"backend": keras.backend.backend(), "batch_size": batch_size, "members": members, "wall_s": wall,
             "forward_s": forward_time[0], "outside_forward_share": 1 - forward_time[0] / wall,
+            "isolated_forward_s_per_window": isolated_forward(model, batch_size) if members == 1 else None,
             "genes": len(table), "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+
+
+def isolated_forward(model, batch_size: int, repeats: int = 5) -> float:
+    """Seconds per window of the model's compiled forward alone on one random batch, in the same process after
+    the prediction (the same compiled function): the 'windows x isolated forward' the end-to-end time is held to."""
+    import numpy as np
+    from _workload import adjacency, epigenome, median_seconds
+
+    from graphreg_zoo.models import inference
+
+    rng = np.random.default_rng(1)
+    inputs = {"epigenome": epigenome(rng, batch_size), "adjacency": adjacency(rng, batch_size)}
+    return median_seconds(lambda: inference.forward_cage(model, inputs), repeats) / batch_size
 
 
 def main() -> None:
@@ -124,6 +138,9 @@ def main() -> None:
             result = json.loads(done.stdout.strip().splitlines()[-1])
             result["windows"] = n_windows
             result["windows_per_s"] = n_windows / result["wall_s"]
+            if result["isolated_forward_s_per_window"]:
+                result["wall_over_windows_x_isolated"] = result["wall_s"] / (
+                    n_windows * result["isolated_forward_s_per_window"])
             walls[members] = result["wall_s"]
             print(json.dumps(result, indent=1), flush=True)
         if args.members > 1:

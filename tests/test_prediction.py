@@ -227,3 +227,50 @@ def test_a_fold_ensemble_compiles_one_model_per_architecture_and_predicts_as_its
     np.testing.assert_allclose(changed[routed], alone[3][routed], rtol=1e-5)
     np.testing.assert_allclose(changed[averaged], np.mean([alone[3], alone[3], alone[4]], axis=0)[averaged],
                                rtol=1e-5)
+
+
+class LongRandomCell(TwentyTwoChromCell):
+    """A stand-in CellData: one 14 Mb chromosome (7 windows) with random tracks and a random 1 % graph."""
+
+    LENGTH = 14_000_000
+
+    def __init__(self) -> None:
+        self.path = "long.h5"
+        self.attrs = {"genome": "hg19", "chroms": ["chr1"], "chrom_sizes": {"chr1": self.LENGTH}}
+        rng = np.random.default_rng(0)
+        self._tracks = rng.gamma(0.5, 2, (self.LENGTH // 100, 3)).astype(np.float32)
+        self._graph = sp.random(self.n_nodes("chr1"), self.n_nodes("chr1"), 0.01, "csr", np.float32, rng)
+        self._graph.data[:] = 1
+
+    def tracks(self, chrom, start=None, stop=None):
+        return self._tracks[start:stop]
+
+    def graph(self, chrom):
+        return self._graph
+
+    def tss(self, chrom):
+        nodes = np.arange(0, self.n_nodes(chrom), 50)
+        return pd.DataFrame({"node": nodes, "bin_start": nodes * 5000, "tss": nodes * 5000 + 100, "n_tss": 1,
+                             "genes": [f"G{n}" for n in nodes]})
+
+
+@pytest.mark.backend
+def test_the_last_partial_batch_of_a_chromosome_reuses_the_compiled_batch_shape():
+    """7 windows at batch size 4: the second batch (3 windows) is padded to 4, so the forward sees one shape
+    (a new one would trace, and under XLA compile, again), and every node equals the unbatched prediction."""
+    from graphreg_zoo.models import EpiGraphReg
+    from graphreg_zoo.models.inference import forward_cage
+    from graphreg_zoo.prediction import predict_chromosome
+
+    model, cell, shapes = EpiGraphReg(seed=0), LongRandomCell(), []
+
+    def recording(member, inputs):
+        shapes.append(len(inputs["epigenome"]))
+        return forward_cage(member, inputs)
+
+    assert len(windows(cell.n_nodes("chr1"), "chr1")) == 7
+    batched = predict_chromosome(model, cell, "chr1", batch_size=4, forward=recording)
+    assert shapes == [4, 4]
+    single = predict_chromosome(model, cell, "chr1", batch_size=1)
+    np.testing.assert_allclose(batched.values, single.values, rtol=1e-4, atol=1e-6)
+    assert np.isfinite(batched.values).all()

@@ -30,6 +30,7 @@ ACTIVATOR = "GATA1"
 DISTAL_MIN = 20_000  # bp: a planted enhancer farther than this from the TSS is distal
 EFFECT_MIN = 0.05  # a link regulates its gene above this effect (the simulator's cut for tf_targets)
 TOP = 20
+MIN_RESPONSE = 0.05  # |log2FC|: below this largest predicted decrease (3.5 %) a ranking says nothing
 
 
 def planted_labels(truth, tf: str = ACTIVATOR) -> pd.DataFrame:
@@ -61,23 +62,32 @@ def _precision_top(is_positive: pd.Series, score: pd.Series, top: int) -> float:
 def knockout_scores(ko: pd.DataFrame, truth, tf: str = ACTIVATOR, top: int = TOP) -> dict[str, float]:
     """A knockout table scored against the planted truth (a larger decrease ranks first).
 
-    `precision_top20` / `auprc`: all targets against every other gene. `distal_precision` /
-    `distal_auprc`: distal targets against the non-targets (proximal-only targets left out, as
-    they answer another question); the precision is taken among the n most decreased of those
-    genes, n = the number of distal targets (so 1.0 is reachable).
+    `precision_top20` / `auprc`: all targets against every other gene (`chance`: the targets'
+    share, what a random ranking scores on both). `distal_precision` / `distal_auprc`: distal
+    targets against the non-targets (proximal-only targets left out, as they answer another
+    question); the precision is taken among the n most decreased of those genes, n = the number
+    of distal targets (so 1.0 is reachable; `distal_chance` is their share). `largest_decrease`
+    (the most negative predicted log2FC) and `spearman_true_log2fc` (rank correlation of the
+    predicted with the true log2FC) say whether the model responds to the edit at all.
     """
     from ..interpret.prcurve import auprc
 
-    rows = _row_labels(ko, planted_labels(truth, tf))
+    labels = planted_labels(truth, tf)
+    rows = _row_labels(ko, labels)
     decrease = -ko["log2fc"]
     keep = rows["distal"] | ~rows["target"]
     n_distal = int(rows["distal"].sum())
+    true_fc = truth.tf_targets[truth.tf_targets["tf"] == tf].set_index("gene_name")["log2fc"]
+    row_true_fc = ko["genes"].str.split("+").apply(lambda g: float(true_fc.reindex(g).min()))
     return {
         "n_genes": len(ko), "n_targets": int(rows["target"].sum()), "n_distal_targets": n_distal,
+        "chance": float(rows["target"].mean()), "distal_chance": float(rows["distal"][keep].mean()),
         f"precision_top{top}": _precision_top(rows["target"], ko["log2fc"], top),
         "auprc": auprc(rows["target"].to_numpy(), decrease.to_numpy()),
         "distal_precision": _precision_top(rows["distal"][keep], ko["log2fc"][keep], n_distal),
         "distal_auprc": auprc(rows["distal"][keep].to_numpy(), decrease[keep].to_numpy()),
+        "largest_decrease": float(ko["log2fc"].min()),
+        "spearman_true_log2fc": float(ko["log2fc"].corr(row_true_fc, method="spearman")),
     }
 
 
@@ -97,10 +107,17 @@ class SequenceDemoSummary:
                f"{self.seed}): "
                f"{first['n_genes']} TSS bins, {first['n_targets']} planted targets, {first['n_distal_targets']} "
                f"of them distal (loop-connected enhancer > {DISTAL_MIN // 1000} kb)"]
+        out.append(f"  chance (a random ranking): {first['chance']:.2f} for all targets, {first['distal_chance']:.2f} "
+                   "for distal targets")
         for name, s in self.scores.items():
             out.append(f"  {name:13} precision among the {TOP} most decreased {s[f'precision_top{TOP}']:.2f}, "
                        f"AUPRC {s['auprc']:.2f}; distal targets: precision {s['distal_precision']:.2f}, "
-                       f"AUPRC {s['distal_auprc']:.2f}")
+                       f"AUPRC {s['distal_auprc']:.2f}; largest decrease {s['largest_decrease']:.3f} log2, "
+                       f"rank correlation with the true log2FC {s['spearman_true_log2fc']:.2f}")
+            if s["largest_decrease"] > -MIN_RESPONSE:
+                out.append(f"  {'':13} note: {name} barely responds to the edit (no gene drops by more than "
+                           f"{MIN_RESPONSE} log2): it has not learned {ACTIVATOR}'s motif, so its ranking is not "
+                           "evidence either way")
         return out
 
 
