@@ -173,12 +173,56 @@ def test_an_interrupted_run_resumes(synth_cell, tmp_path):
     config = TrainConfig(epochs=3, upstream_compat=True)
     args = dict(train_chroms=["chr1"], valid_chroms=["chr2"], config=config, backup_dir=tmp_path / "backup",
                 progress=False)
+    def fresh():
+        keras.utils.set_random_seed(0)  # the same initial weights in every run
+        return EpiGraphReg(seed=0)
+
     with pytest.raises(KeyboardInterrupt):
-        fit(EpiGraphReg(seed=0), synth_cell, extra_callbacks=[Interrupt()], **args)
+        fit(fresh(), synth_cell, extra_callbacks=[Interrupt()], **args)
     assert (tmp_path / "backup").exists()
-    resumed = fit(EpiGraphReg(seed=0), synth_cell, **args)
-    assert len(resumed.history["loss"]) == 1  # epochs 1 and 2 were done before the interruption
+    resumed = fit(fresh(), synth_cell, **args)
     assert not (tmp_path / "backup").exists()
+    # The resumed run remembers the epochs before the interruption: its history holds them as the same run
+    # done in one go has them, and its best epoch is chosen among all three (it used to report only the
+    # epoch after the resume and pick its best among the epochs after it). The epoch after the resume
+    # visits the windows in another order than in the run done in one go (the data pipeline starts
+    # afresh), so from there on the two differ by training noise.
+    whole = fit(fresh(), synth_cell, **{**args, "backup_dir": tmp_path / "whole"})
+    assert len(resumed.history["loss"]) == 3
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(resumed.history[key][:2], whole.history[key][:2], rtol=1e-6)
+    assert resumed.best_epoch == int(np.argmin(resumed.history["val_loss"])) + 1
+
+
+def test_a_resumed_run_keeps_a_best_epoch_from_before_the_interruption(tmp_path):
+    """Early stopping state and best weights survive a restart: epoch 0 is the best, the run is interrupted
+    after epoch 1 and resumes; the best stays epoch 0 with its weights, and the counter goes on."""
+
+    class Holder:
+        stop_training = False
+        weights = [np.zeros(2)]
+
+        def get_weights(self):
+            return [w.copy() for w in self.weights]
+
+        def set_weights(self, weights):
+            self.weights = weights
+
+    first = early_stopping_callback(3, state_dir=tmp_path)
+    first.set_model(Holder())
+    for epoch, loss in enumerate([1.0, 2.0]):
+        first.on_epoch_begin(epoch)
+        first.model.weights = [np.full(2, float(epoch))]
+        first.on_epoch_end(epoch, {"val_loss": loss})
+    resumed = early_stopping_callback(3, state_dir=tmp_path)
+    resumed.set_model(Holder())
+    resumed.on_epoch_begin(2)  # where BackupAndRestore resumes
+    resumed.model.weights = [np.full(2, 2.0)]
+    resumed.on_epoch_end(2, {"val_loss": 3.0})
+    assert resumed.best_epoch == 0 and resumed.stopped  # counter 1 (epoch 0), 2, 3: stop
+    resumed.on_train_end()
+    np.testing.assert_array_equal(resumed.model.weights[0], [0.0, 0.0])
+    assert resumed.history()["val_loss"] == [1.0, 2.0, 3.0]
 
 
 DATA_PARALLEL = """

@@ -41,25 +41,30 @@ def held_out(demo):
     return SimulatedGenome.load(folder / "genome"), CellData(folder / "cell.h5")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19's target, not reached by the shipped presets: Seq-GraphReg's "
-                   "precision among the 20 most decreased genes is 0.40 on seed 2 (0.70 on the demo's seed 1); "
-                   "retrain longer (training/README.md) and this passes")
+UNTRAINED_FOR_GATA1 = ("issue 19's target, not reached by the shipped presets: 40 epochs on two CPU cores taught "
+                       "their sequence trunk KLF1's motif but not GATA1's (docs/interpretation.md#sequence-level-"
+                       "knockout-on-planted-truth), so no gene's prediction drops by more than 0.05 log2 under the "
+                       "GATA1 knockout and the ranking is at chance; a longer training (training/README.md) makes "
+                       "this pass")
+
+
+@pytest.mark.xfail(strict=True, reason=UNTRAINED_FOR_GATA1)
 def test_seq_graphreg_precision_reaches_the_target(demo):
     assert demo[1]["scores"]["Seq-GraphReg"]["precision_top20"] >= 0.8, demo[1]["scores"]
 
 
+@pytest.mark.xfail(strict=True, reason=UNTRAINED_FOR_GATA1)
 def test_seq_graphreg_ranks_the_planted_targets_above_chance(demo):
-    scores = demo[1]["scores"]
-    graphreg = scores["Seq-GraphReg"]
-    assert demo[1]["seed"] == FRESH_SEED
-    assert graphreg["auprc"] > graphreg["n_targets"] / graphreg["n_genes"] + 0.05, scores
+    graphreg = demo[1]["scores"]["Seq-GraphReg"]
+    assert graphreg["auprc"] > graphreg["chance"] + 0.05, demo[1]["scores"]
 
 
+@pytest.mark.xfail(strict=True, reason=UNTRAINED_FOR_GATA1)
 def test_seq_graphreg_beats_seq_cnn_on_distal_targets(demo):
     scores = demo[1]["scores"]
     graphreg, cnn = scores["Seq-GraphReg"], scores["Seq-CNN"]
-    assert graphreg["distal_auprc"] > cnn["distal_auprc"], scores
-    assert graphreg["distal_precision"] >= cnn["distal_precision"], scores
+    assert graphreg["distal_auprc"] > max(cnn["distal_auprc"], graphreg["distal_chance"] + 0.05), scores
+    assert graphreg["distal_precision"] > cnn["distal_precision"], scores
 
 
 def test_the_scores_are_those_of_the_written_knockout_tables(demo, held_out):

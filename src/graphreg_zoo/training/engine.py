@@ -21,7 +21,9 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
   window's statistics, the moving averages never match them, and validation in inference
   mode degrades (measured on the synthetic genome: training/README.md, "Training modes
   measured"). `batchnorm="batch"` is standard BN;
-- resumable runs (Keras BackupAndRestore), seeded and deterministic on CPU;
+- resumable runs (Keras BackupAndRestore; the early-stopping state, best weights and history are kept
+  beside the backup, so a resumed run selects among all its epochs; the epochs after a restart see the
+  windows in another order than an uninterrupted run would), seeded and deterministic on CPU;
 - chromosome-level splits, or window-level ones (`train_windows=`/`valid_windows=`) for data with
   few chromosomes (docs/case-study-k562-chr22.md);
 - data parallelism over all local devices with the Keras distribution API (JAX):
@@ -30,6 +32,7 @@ It uses Keras' own `fit` loop (XLA/jit compiled on every backend) with:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -82,9 +85,17 @@ def _keras():
     return keras
 
 
-def early_stopping_callback(max_early_stopping: int, monitor: str = "val_loss"):
-    """The original's early stopping on `monitor`: counter = 1 on improvement, stop when it reaches the max."""
+def early_stopping_callback(max_early_stopping: int, monitor: str = "val_loss", state_dir=None):
+    """The original's early stopping on `monitor`: counter = 1 on improvement, stop when it reaches the max.
+
+    It also keeps every epoch's logs (`epoch_logs`, the run's whole history). With `state_dir` (the
+    run's backup folder) it writes that state and the best weights there after every epoch and reads
+    them back when a resumed run starts: without it, a run resumed by BackupAndRestore would forget the
+    epochs before the interruption, pick its best epoch among the later ones only and report a
+    history without the earlier epochs.
+    """
     keras = _keras()
+    from .._atomic import atomic_path
 
     class UpstreamEarlyStopping(keras.callbacks.Callback):
         def __init__(self):
@@ -94,17 +105,73 @@ def early_stopping_callback(max_early_stopping: int, monitor: str = "val_loss"):
             self.counter = 0
             self.best_weights = None
             self.stopped = False
+            self.epoch_logs: dict[int, dict[str, float]] = {}
+            self._dir = Path(state_dir) if state_dir is not None else None
+            self._resumed = False
 
-        def on_epoch_end(self, epoch, logs=None):
-            value = float((logs or {}).get(monitor, np.nan))
+        def on_epoch_begin(self, epoch, logs=None):
+            if not self._resumed:  # the first epoch of this call: BackupAndRestore has set where it starts
+                self._resumed = True
+                self._restore(epoch)
+
+        def _restore(self, first_epoch: int) -> None:
+            if self._dir is None or not (self._dir / "state.json").is_file() or first_epoch == 0:
+                return
+            state = json.loads((self._dir / "state.json").read_text())
+            # The backup may be one epoch behind this state (an interruption between the two writes): replay
+            # the epochs before the one the run resumes at.
+            self.epoch_logs = {int(e): v for e, v in state["epoch_logs"].items() if int(e) < first_epoch}
+            self.best, self.best_epoch, self.counter = np.inf, -1, 0
+            for epoch in sorted(self.epoch_logs):
+                self._update(epoch, self.epoch_logs[epoch])
+            saved = self._weights_file(self.best_epoch)
+            if self.best_epoch >= 0 and saved.is_file():
+                with np.load(saved) as arrays:
+                    self.best_weights = [arrays[f"w{i}"] for i in range(len(arrays.files))]
+
+        def _update(self, epoch: int, logs: dict) -> bool:
+            value = float(logs.get(monitor, np.nan))
             if np.isfinite(value) and value < self.best:
                 self.best, self.best_epoch, self.counter = value, epoch, 1
-                self.best_weights = self.model.get_weights()
-                return
+                return True
             self.counter += 1
+            return False
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epoch_logs[epoch] = {k: float(v) for k, v in (logs or {}).items()}
+            if self._update(epoch, self.epoch_logs[epoch]):
+                self.best_weights = self.model.get_weights()
+                self._save_weights(epoch)
+            self._save_state()
             if self.counter >= max_early_stopping:
                 self.stopped = True
                 self.model.stop_training = True
+
+        def _weights_file(self, epoch: int) -> Path:
+            return self._dir / f"best_epoch{epoch}.npz"
+
+        def _save_weights(self, epoch: int) -> None:
+            """This best epoch's weights; the previous best's stay (a resume may need it, see `_restore`)."""
+            if self._dir is None:
+                return
+            self._dir.mkdir(parents=True, exist_ok=True)
+            with atomic_path(self._weights_file(epoch)) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, **{f"w{i}": w for i, w in enumerate(self.best_weights)})
+            for old in sorted(self._dir.glob("best_epoch*.npz"), key=lambda p: int(p.stem[10:]))[:-2]:
+                old.unlink()
+
+        def _save_state(self) -> None:
+            if self._dir is None:
+                return
+            self._dir.mkdir(parents=True, exist_ok=True)
+            with atomic_path(self._dir / "state.json") as tmp:
+                Path(tmp).write_text(json.dumps({"epoch_logs": self.epoch_logs}))
+
+        def history(self) -> dict[str, list[float]]:
+            """Every epoch's logs of the run, resumed parts included, as Keras' History has them."""
+            keys = sorted({k for logs in self.epoch_logs.values() for k in logs})
+            return {k: [self.epoch_logs[e].get(k, float("nan")) for e in sorted(self.epoch_logs)] for k in keys}
 
         def on_train_end(self, logs=None):
             if self.best_weights is not None:
@@ -297,19 +364,19 @@ def fit(
         goal = objective(model, config.upstream_compat, config.e2e_cage_epoch)
         goal.trainee.compile(optimizer=_optimizer(model, config), loss=goal.loss, metrics=goal.metrics,
                              jit_compile=config.jit_compile)
-        stopper = early_stopping_callback(config.max_early_stopping, monitor=goal.monitor)
+        stopper = early_stopping_callback(config.max_early_stopping, monitor=goal.monitor,
+                                          state_dir=Path(backup_dir) / "selection" if backup_dir is not None else None)
         callbacks = [*goal.callbacks, stopper, keras.callbacks.TerminateOnNaN(),
                      _progress_callback(config.epochs, progress)]
         if backup_dir is not None:
             callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True))
         callbacks.extend(extra_callbacks or [])
-        history = goal.trainee.fit(
-            train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks, verbose=0
-        )
-    _check_finite(history.history.get("loss", []), model, config)
+        goal.trainee.fit(train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks, verbose=0)
+    history = stopper.history()
+    _check_finite(history.get("loss", []), model, config)
     return TrainResult(
         model=model,
-        history={k: [float(v) for v in vals] for k, vals in history.history.items()},
+        history=history,
         best_epoch=stopper.best_epoch + 1,
         stopped_early=stopper.stopped,
     )
