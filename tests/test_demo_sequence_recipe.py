@@ -35,7 +35,8 @@ def test_the_training_command_trains_both_models_and_records_the_run(tmp_path, c
         assert card["history"]["cage_task_weight"] == [pytest.approx(max(0.01, 1 / (1 + np.exp(shift - 1))))]
         run = card["training_run"]
         assert run["seconds"] > 0 and run["machine"]["cpu"] and run["machine"]["backend"] == "tensorflow"
-        assert "--epochs 1" in run["command"]
+        assert "--epochs 1" in run["command"] and run["command"].startswith("python training/demo_sequence.py OUT")
+        assert str(tmp_path) not in (tmp_path / key / "card.json").read_text(), "the card names the run's folder OUT"
         assert f"{recipe}: best epoch 1" in printed
         model = graphreg_zoo.load(str(tmp_path / key))
         assert model.__class__.__name__ == card["recipe"]["model"]["class"]

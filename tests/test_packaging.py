@@ -29,3 +29,13 @@ def test_the_package_has_no_symlinks_and_finds_its_data_folders():
     for name, source in _data.DATA_DIRS.items():
         assert _data.data_dir(name).resolve() == (REPO / source).resolve()
     assert len(list(_data.data_dir("recipe_files").glob("*.yaml"))) >= 79
+
+
+def test_packaged_cards_name_no_path_of_the_machine_that_trained_them():
+    """A card ships in the wheel: its provenance and training command name the run's folder as OUT, not the
+    absolute path it had on the training machine."""
+    cards = list((REPO / "src" / "graphreg_zoo" / "_demo").glob("*/card.json"))
+    assert len(cards) == 4
+    for card in cards:
+        absolute = re.findall(r'"(/[^"]*)"', card.read_text())
+        assert not absolute, f"{card}: {absolute[:3]}"

@@ -55,15 +55,29 @@ def prepare_genome(out: Path, chrom_length: int | None = None):
     return CellData(cell_path)
 
 
-def record_run(preset: Path, command: str, seconds: float) -> None:
-    """Add the command, training time and machine to the preset's card."""
+def record_run(preset: Path, out: Path, command: str, seconds: float) -> None:
+    """Add the command, training time and machine to the preset's card, and name the files of the run's
+    folder `out` as `OUT/...`: the card ships in the package, the machine's folder means nothing elsewhere."""
     from graphreg_zoo._atomic import atomic_path
 
     card_path = preset / "card.json"
     card = json.loads(card_path.read_text())
     card["training_run"] = {"command": command, "seconds": round(seconds, 1), "machine": machine()}
     with atomic_path(card_path) as tmp:
-        Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
+        Path(tmp).write_text(json.dumps(_outside_names(card, out), indent=2) + "\n")
+
+
+def _outside_names(value, out: Path):
+    """`value` with every path under `out` (a string or a key, as given or resolved) written `OUT/...`."""
+    if isinstance(value, dict):
+        return {_outside_names(k, out): _outside_names(v, out) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_outside_names(v, out) for v in value]
+    if isinstance(value, str):
+        for folder in (str(out.resolve()), str(out)):
+            if value == folder or value.startswith(folder + "/"):
+                return "OUT" + value[len(folder):]
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,14 +93,15 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     cell = prepare_genome(args.out, args.chrom_length)
-    command = "python training/demo_sequence.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python training/demo_sequence.py " + " ".join("OUT" if Path(a) == args.out else a for a in given)
     overrides = {"epochs": args.epochs} if args.epochs else {}
     for key in args.only or RUNS:
         recipe = ROOT / "training" / "recipes" / f"{RUNS[key]}.yaml"
         start = time.perf_counter()
         result = train(recipe, cell, out_dir=args.out / key, progress=True, **overrides)
         seconds = time.perf_counter() - start
-        record_run(result.preset, command, seconds)
+        record_run(result.preset, args.out, command, seconds)
         test_r = result.metrics["test"]["A"]["pearson"]
         print(f"{RUNS[key]}: best epoch {result.best_epoch}, test R {test_r:.3f}, {seconds:.0f} s", flush=True)
         if args.install:

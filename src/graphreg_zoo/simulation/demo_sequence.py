@@ -72,8 +72,7 @@ def knockout_scores(ko: pd.DataFrame, truth, tf: str = ACTIVATOR, top: int = TOP
     """
     from ..interpret.prcurve import auprc
 
-    labels = planted_labels(truth, tf)
-    rows = _row_labels(ko, labels)
+    rows = _row_labels(ko, planted_labels(truth, tf))
     decrease = -ko["log2fc"]
     keep = rows["distal"] | ~rows["target"]
     n_distal = int(rows["distal"].sum())
