@@ -158,7 +158,8 @@ def early_stopping_callback(max_early_stopping: int, monitor: str = "val_loss", 
             with atomic_path(self._weights_file(epoch)) as tmp:
                 with open(tmp, "wb") as fh:
                     np.savez(fh, **{f"w{i}": w for i, w in enumerate(self.best_weights)})
-            for old in sorted(self._dir.glob("best_epoch*.npz"), key=lambda p: int(p.stem.removeprefix("best_epoch")))[:-2]:
+            saved = sorted(self._dir.glob("best_epoch*.npz"), key=lambda p: int(p.stem.removeprefix("best_epoch")))
+            for old in saved[:-2]:
                 old.unlink()
 
         def _save_state(self) -> None:
