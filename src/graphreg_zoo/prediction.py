@@ -82,14 +82,6 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[i : i + size]
 
 
-def _padded(inputs: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
-    """`inputs` with all-zero windows appended up to `size` (no change when the batch is that large already)."""
-    n = len(next(iter(inputs.values())))
-    if n >= size:
-        return inputs
-    return {k: np.concatenate([v, np.zeros((size - n, *v.shape[1:]), v.dtype)]) for k, v in inputs.items()}
-
-
 def _bases_for(members: list, pairs: list[tuple[Any, Any]]) -> list:
     """The Seq-CNN base paired with each routed member (`training.bottlenecks.pair_bases`), or Nones."""
     paired = {id(head): base for head, base in pairs}
@@ -112,7 +104,7 @@ def predict_chromosome(
 ) -> ChromPrediction:
     """Predict every node of one chromosome (stitched middles of its windows); `forward(member, inputs)`
     runs a routed member (`_forward`)."""
-    from .models.inference import model_inputs
+    from .models.inference import model_inputs, padded_batch
     from .prep.windows import window_arrays
     from .training.bottlenecks import pair_bases
 
@@ -131,14 +123,13 @@ def predict_chromosome(
         return batch, arrays
 
     chrom_windows = windows(n_nodes, chrom)
-    # A chromosome with a full batch pads its last, partial one to the full size: one compiled shape, where a
-    # new batch size would trace (and under XLA compile) the forward again.
+    # a chromosome with a full batch pads its last, partial one to the full size: one compiled shape
     pad_to = batch_size if len(chrom_windows) >= batch_size else 0
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = [pool.submit(load, b) for b in _batches(chrom_windows, batch_size)]
         for future in pending:
             batch, arrays = future.result()
-            cage = np.mean([forward(m, _padded(model_inputs(names, arrays, b), pad_to))[: len(batch)]
+            cage = np.mean([forward(m, padded_batch(model_inputs(names, arrays, b), pad_to))[: len(batch)]
                             for m, b in zip(members, bases)], axis=0)
             for w, a, row in zip(batch, arrays, cage):
                 lo, hi = w.middle

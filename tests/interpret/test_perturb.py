@@ -212,3 +212,29 @@ def test_edge_knockout_cli_refuses_cnn(cell, tmp_path, cli):
     code, _, err = cli("edge-knockout", "--model", preset, "--cell", cell.path, "--chrom", CHROM,
                        "--start", 1000, "--end", 2000, "-o", tmp_path / "cut.tsv")
     assert code == 4 and "graph model" in err
+
+
+def test_edit_batches_pad_the_last_partial_batch_to_one_compiled_shape(cell, seq_model):
+    """4 edits at batch size 3 (as ISM runs wild type + 3 alternatives): the second batch is padded to 3, so
+    the forward sees one shape, and every prediction equals the unbatched one."""
+    from graphreg_zoo.interpret._windows import WindowRun
+    from graphreg_zoo.models.inference import forward_cage
+
+    run, shapes = WindowRun(seq_model, cell, windows(cell.n_nodes(CHROM), CHROM)[0]), []
+
+    def recording(model, inputs):
+        shapes.append(len(inputs["sequence"]))
+        return forward_cage(model, inputs)
+
+    def mutate(offset):
+        def edit(arrays):
+            seq = arrays["sequence"].copy()
+            seq[offset] = seq[offset][::-1]
+            return {**arrays, "sequence": seq}
+        return edit
+
+    edits = [None, mutate(10), mutate(2_000_000), mutate(4_000_000)]
+    run.shared = recording
+    batched = run.predict(edits, batch_size=3)
+    assert shapes == [3, 3]
+    np.testing.assert_allclose(batched, run.predict(edits, batch_size=1), rtol=1e-5, atol=1e-6)

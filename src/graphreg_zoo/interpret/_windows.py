@@ -209,13 +209,17 @@ class WindowRun:
         return table.reset_index(drop=True)
 
     def predict(self, edits: Sequence[Edit | None], batch_size: int = 1) -> np.ndarray:
-        """CAGE (n_members, len(edits), 1200) of the window under each edit (None = unedited)."""
+        """CAGE (n_members, len(edits), 1200) of the window under each edit (None = unedited); with more edits
+        than `batch_size`, the last partial batch is padded to it (one compiled shape)."""
+        from ..models.inference import padded_batch
+
         out = np.zeros((len(self.members), len(edits), WINDOW_NODES), dtype="float32")
+        pad_to = batch_size if len(edits) > batch_size else 0
         for k, member in enumerate(self.members):
             for i in range(0, len(edits), batch_size):
                 items = [member.inputs(e(self.arrays) if e else self.arrays) for e in edits[i : i + batch_size]]
-                batch = {n: np.concatenate([x[n] for x in items]) for n in items[0]}
-                out[k, i : i + len(items)] = forward(member, batch, self.shared)
+                batch = padded_batch({n: np.concatenate([x[n] for x in items]) for n in items[0]}, pad_to)
+                out[k, i : i + len(items)] = forward(member, batch, self.shared)[: len(items)]
         return out
 
 

@@ -221,6 +221,16 @@ def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).reshape(-1, parts[0].shape[-1])
 
 
+def padded_batch(inputs: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """`inputs` with all-zero windows appended up to `size` (no change when the batch is that large already):
+    a last, partial batch then reuses the compiled shape, where a new batch size would trace (and under XLA
+    compile) the forward again."""
+    n = _batch_size(inputs)
+    if n >= size:
+        return inputs
+    return {k: np.concatenate([v, np.zeros((size - n, *v.shape[1:]), v.dtype)]) for k, v in inputs.items()}
+
+
 def model_inputs(names: list[str], arrays: list[dict[str, np.ndarray]], base=None) -> dict[str, np.ndarray]:
     """Batched model inputs from window arrays; a `bottleneck` missing from the arrays is
     computed from their `sequence` through `base`."""
