@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from graphreg_zoo.contract import FIELDS, check, recorded_contract, value
+from graphreg_zoo.contract import FIELDS, check, reads_tracks, recorded_contract, value
 from graphreg_zoo.errors import ContractWarning, InvalidInputError
 from graphreg_zoo.prep.cell import CellData, prepare
 from graphreg_zoo.prep.tracks import TrackFile, bin_track
@@ -259,3 +259,14 @@ def test_the_readme_example_runs_as_printed_without_a_contract_warning(
     assert len(table) > 0 and table["prediction"].notna().all()
     assert CellData(work / "my_cell.h5").attrs["tracks"]["dnase"]["normalisation"] == "upstream_minmax"
     assert scope["attr"] is not None
+
+
+def test_which_models_read_tracks_follows_their_inputs():
+    """Only Epi models have their cell's track fields checked; sequence models (DNA, or a base's bottleneck)
+    do not, whatever their data spec says."""
+    from graphreg_zoo.models import EpiCNN, SeqCNN, SeqGraphReg
+
+    assert reads_tracks(EpiCNN())
+    seq = SeqGraphReg(n_gat_layers=1)
+    seq.data_spec["kind"] = "epigenome"  # a stale or hand-edited spec must not decide it
+    assert not reads_tracks(seq) and not reads_tracks(SeqCNN())

@@ -294,9 +294,11 @@ def of_model(model) -> dict[str, dict[str, Any]]:
 
 
 def reads_tracks(model) -> bool:
-    """Whether the model reads the epigenome tracks (Epi models) rather than DNA."""
-    first = first_member(model)
-    return (getattr(first, "data_spec", None) or {}).get("kind", "epigenome") == "epigenome"
+    """Whether the model reads the epigenome tracks (Epi models) rather than DNA: from its family (its inputs),
+    not from its data spec, which a foreign Keras model does not carry."""
+    from .models.family import family_of
+
+    return family_of(first_member(model)).window_kind == "epi"
 
 
 def set_on_model(model, contract: dict) -> None:
