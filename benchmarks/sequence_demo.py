@@ -3,9 +3,9 @@
     python benchmarks/sequence_demo.py [--model demo_seq] [--seed 3] [--ko-seed 1]
 
 1. On a held-out `sequence` genome (`--seed`), one 6 Mb window of chr1 (window index 1): the predicted and the
-   simulated DNase at the centres of the GATA1-carrying, the KLF1-only and the inactive elements, and the
-   genome-wide medians. A trunk that has learned a TF's motif predicts DNase at that TF's elements.
-2. The knockout of each planted activator (GATA1, KLF1) on the held-out genome of `--ko-seed`, scored as
+   simulated DNase at the centres of the lead-activator-carrying (KLF1), the partner-only (GATA1::TAL1) and
+   the inactive elements, and the window's medians. A trunk that has learned a TF's motif predicts DNase at that TF's elements.
+2. The knockout of each planted activator (KLF1, GATA1::TAL1) on the held-out genome of `--ko-seed`, scored as
    `demo --sequence` scores it (`knockout_scores`).
 """
 from __future__ import annotations
@@ -29,9 +29,10 @@ def element_dnase(model, sim, cell) -> dict[str, list[float]]:
     predicted = np.asarray(model(inputs, training=False)["dnase"])[0]
     simulated = arrays["epigenome"][:, list(cell.track_names).index("dnase")]
     enh = sim.truth.enhancers[sim.truth.enhancers["chrom"] == "chr1"]
-    classes = {"GATA1-carrying": enh[enh["n_GATA1"] > 0],
-               "KLF1-only": enh[(enh["n_GATA1"] == 0) & (enh["n_KLF1"] > 0)],
-               "inactive": enh[enh["n_GATA1"] + enh["n_KLF1"] == 0]}
+    lead, partner = f"n_{sim.config.activator}", f"n_{sim.config.partner}"
+    classes = {f"{sim.config.activator}-carrying": enh[enh[lead] > 0],
+               f"{sim.config.partner}-only": enh[(enh[lead] == 0) & (enh[partner] > 0)],
+               "inactive": enh[enh[lead] + enh[partner] == 0]}
     out = {}
     for name, rows in classes.items():
         bins = ((rows["centre"] - window.start_node * 5000) // 100).astype(int).to_numpy()
@@ -57,7 +58,7 @@ def main() -> None:
         print(json.dumps({"model": args.model, "seed": args.seed,
                           "dnase_predicted_vs_simulated": element_dnase(model, sim, cell)}), flush=True)
         sim, cell = held_out_genome(Path(tmp) / "ko", args.ko_seed)
-        for tf in ("GATA1", "KLF1"):
+        for tf in (sim.config.activator, sim.config.partner):
             ko = knockout(model, cell, tf, motifs=sim.files["motifs"], mode="zero")
             scores = {k: round(v, 3) if isinstance(v, float) else v for k, v in knockout_scores(ko, sim.truth, tf).items()}
             print(json.dumps({"model": args.model, "seed": args.ko_seed, "knockout": tf, **scores}), flush=True)

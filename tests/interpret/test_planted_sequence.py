@@ -2,7 +2,7 @@
 
 `load("demo_seq")` (Seq-GraphReg e2e) and `load("demo_seq_cnn")` (Seq-CNN e2e) trained on the
 DNA of the `sequence` simulation preset, seed 0 (training/demo_sequence.py); here they meet a
-genome of a seed they never saw. GATA1's motif hits are zeroed in the one-hot DNA and the
+genome of a seed they never saw. The lead activator's (GATA1) motif hits are zeroed in the one-hot DNA and the
 predicted decreases are ranked against the simulator's knockout truth
 (`graphreg_zoo.simulation.demo_sequence.knockout_scores`).
 """

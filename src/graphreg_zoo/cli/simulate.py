@@ -15,7 +15,8 @@ def simulate(
     n_chroms: Optional[int] = typer.Option(None, help="Number of chromosomes (overrides the preset)."),
     chrom_length: Optional[int] = typer.Option(None, help="Length of chr1 in bp (overrides the preset)."),
     loop_fraction: float = typer.Option(0.5, help="Fraction of genes with loop-connected distal enhancers."),
-    motifs: Optional[Path] = typer.Option(None, help="JASPAR/MEME file with MA0035.5, MA0493.3, MA0139.2."),
+    motifs: Optional[Path] = typer.Option(None, help="JASPAR/MEME file with the planted TFs' matrices "
+                                          "(MA0035.5 or MA0140.3, MA0493.3, MA0139.2)."),
 ) -> None:
     """Write a synthetic genome: FASTA, GTF, bigWigs, .cool, HiCDCPlus tables, truth tables, cell.yaml."""
     from ..simulation.files import simulate as run

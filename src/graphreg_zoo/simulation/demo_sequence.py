@@ -3,12 +3,12 @@
 The packaged sequence models (`load("demo_seq")`: Seq-GraphReg e2e, `load("demo_seq_cnn")`:
 Seq-CNN e2e) were trained on the DNA of the `sequence` simulation preset (seed 0; retrain with
 `python training/demo_sequence.py OUT`). Here a genome of the same process they never saw (seed 1,
-two chromosomes) is simulated and prepared; the planted activator's (GATA1) motif hits, found by
+two chromosomes) is simulated and prepared; the planted lead activator's (GATA1) motif hits, found by
 scanning its FASTA, are zeroed in the one-hot DNA, and both models' predicted fold changes are
 ranked against the simulator's knockout truth:
 
 - all targets: genes whose true log2FC under the knockout is <= -0.5 (`truth.tf_targets`);
-- distal targets: those of them with a GATA1-carrying enhancer more than 20 kb from the TSS
+- distal targets: those of them with an activator-carrying enhancer more than 20 kb from the TSS
   joined to it by a planted loop. Only the graph tells which distal enhancer acts on which
   gene (decoy enhancers with the same motifs are joined to nothing), so this is where Seq-GraphReg
   should beat Seq-CNN.
@@ -21,12 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .genome import PRESETS
+
 SEQUENCE_MODELS = {"Seq-GraphReg": "demo_seq", "Seq-CNN": "demo_seq_cnn"}
 TRAINING_SEED = 0
 HELD_OUT_SEED = 1
 HELD_OUT_CHROMS = 2
 SIM_PRESET = "sequence"
-ACTIVATOR = "GATA1"
+ACTIVATOR = PRESETS[SIM_PRESET]["activator"]  # GATA1
 DISTAL_MIN = 20_000  # bp: a planted enhancer farther than this from the TSS is distal
 EFFECT_MIN = 0.05  # a link regulates its gene above this effect (the simulator's cut for tf_targets)
 TOP = 20
@@ -140,7 +142,8 @@ def held_out_genome(out: Path, seed: int = HELD_OUT_SEED, progress: bool = False
 
 def run_sequence_demo(out_dir: str | Path = "graphreg_zoo_demo/sequence", *, seed: int = HELD_OUT_SEED,
                       progress: bool = True) -> SequenceDemoSummary:
-    """Knock out GATA1's motifs in a held-out genome's DNA (of `seed`) with both sequence models; score them."""
+    """Knock out the planted activator's motifs in a held-out genome's DNA (of `seed`) with both sequence
+    models; score them."""
     from ..interpret.perturb import knockout
     from ..prediction import write_table
     from ..zoo.load import load

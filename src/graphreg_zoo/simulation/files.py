@@ -20,10 +20,8 @@ from ..geometry import EPI_TRACKS, TRACK_BIN
 from .genome import (
     BIN,
     ELEMENT,
-    MOTIF_IDS,
     PRESETS,
     PROXIMAL_MAX,
-    TF_EFFECT,
     SimConfig,
     SimulatedGenome,
     Truth,
@@ -80,8 +78,9 @@ def _plant_sites(codes: np.ndarray, enh: pd.DataFrame, pfms: dict[str, Any], rng
     """Write PFM-sampled TF sites into the enhancers' slots; returns one row per site."""
     rows = []
     probs = {tf: np.cumsum(site_probabilities(m.pfm, sharpness), axis=1)[:, :3] for tf, m in pfms.items()}
-    for e in enh.itertuples():
-        tfs = [tf for tf in MOTIF_IDS for _ in range(getattr(e, f"n_{tf}"))]
+    counts = enh[[f"n_{tf}" for tf in pfms]].to_numpy()  # (a TF name like GATA1::TAL1 is no attribute name)
+    for e, n_sites in zip(enh.itertuples(), counts):
+        tfs = [tf for tf, n in zip(pfms, n_sites) for _ in range(n)]
         slots = rng.choice(ELEMENT // _SLOT, len(tfs), replace=False)
         for tf, slot in zip(tfs, slots):
             site = (rng.random(len(probs[tf]))[:, None] > probs[tf]).sum(1).astype(np.uint8)
@@ -92,7 +91,7 @@ def _plant_sites(codes: np.ndarray, enh: pd.DataFrame, pfms: dict[str, Any], rng
             rows.append(
                 {
                     "chrom": e.chrom, "start": start, "end": start + len(site), "strand": strand, "tf": tf,
-                    "matrix_id": MOTIF_IDS[tf], "enhancer_id": e.enhancer_id,
+                    "matrix_id": pfms[tf].matrix_id, "enhancer_id": e.enhancer_id,
                     "sequence": "".join("ACGT"[b] for b in written),
                 }
             )
@@ -298,8 +297,8 @@ def simulate(
         preset: `default` (5 x 10 Mb), `demo` (4 x 6 Mb, trains a tiny model in well under a
             minute) or `tiny` (2 x 3 Mb, for tests).
         n_chroms, chrom_length: override the preset's size.
-        motifs: a JASPAR/MEME file holding MA0035.5, MA0493.3 and MA0139.2 (default: the
-            package's copy of those JASPAR 2024 matrices).
+        motifs: a JASPAR/MEME file holding the planted TFs' matrices (those of `activator` and `partner`:
+            MA0035.5, MA0140.3 or MA0493.3; and MA0139.2) (default: the package's copy of the JASPAR 2024 matrices).
         **options: any other `SimConfig` field (loop_fraction, alpha, b0, b1, w, hic_depth, ...).
     """
     if preset not in PRESETS:
@@ -310,11 +309,11 @@ def simulate(
         raise InvalidInputError(f"unknown simulate option(s) {sorted(unknown)}; known: {sorted(known)}")
     size = {k: v for k, v in (("n_chroms", n_chroms), ("chrom_length", chrom_length)) if v is not None}
     cfg = SimConfig(seed=seed, **{**PRESETS[preset], **size, **options})
-    pfms = simulation_motifs(motifs)
+    pfms = simulation_motifs(cfg, motifs)
     sizes = cfg.chrom_sizes()
     genes, enh, loops = _layout(cfg, sizes)
     links = _links(cfg, genes, enh, loops)
-    params = {**dataclasses.asdict(cfg), "tf_effect": TF_EFFECT, "motif_ids": MOTIF_IDS, "bin": BIN,
+    params = {**dataclasses.asdict(cfg), "tf_effect": cfg.tf_effect(), "motif_ids": cfg.motif_ids(), "bin": BIN,
               "proximal_max": PROXIMAL_MAX}
     genes = genes.assign(tss_bin=genes["tss"] // BIN)
     terms = expected_cage(genes, links, params).drop(columns="gene_id")

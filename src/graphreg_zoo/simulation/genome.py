@@ -15,7 +15,9 @@ JASPAR motifs, a 5 kb contact map, three epigenomic tracks and CAGE. The CAGE fo
 
 P_g ~ LogNormal(0, 1) is the promoter activity and n_TF(e) the number of TF sites planted in
 enhancer e (sampled from the JASPAR PFMs MA0035.5 GATA1, MA0493.3 KLF1, MA0139.2 CTCF; CTCF is
-neutral). Defaults: b0 = ln 10, b1 = 1, w = 2, alpha = 1.5 (steep: (1 + d)^-1.5 is 0.35 for the
+neutral; the `activator` and `partner` options replace GATA1 and KLF1, e.g. by KLF1 and the GATA1::TAL1
+composite MA0140.3). Defaults:
+b0 = ln 10, b1 = 1, w = 2, alpha = 1.5 (steep: (1 + d)^-1.5 is 0.35 for the
 next bin and 0.01 at 100 kb, while a loop adds 0.4-1.0). The Hi-C expectation of a bin pair is
 `hic_depth * C`, so the contact map carries exactly the C of the formula; counts are Poisson.
 Genes: TSS ~1 per 100 kb, P_g ~ LogNormal(0, 1). Enhancers (400 bp): 2 + Poisson(1.5) proximal
@@ -24,10 +26,12 @@ sites, at least one); for a fraction `loop_fraction` (0.5) of genes, 1-2 loop-co
 enhancers 100 kb-1 Mb away with 3-5 GATA1 sites; as many decoys with the same marks at random
 places, joined to nothing, and as many structural loops join random places 100 kb-1 Mb apart
 (they enter C like any loop). So only the graph tells which distal enhancer acts on which gene.
-CTCF sites (30% of elements) have no effect. `promoter_sd`, `proximal_active`, `gata1_fraction` and
-`site_sharpness` (defaults 1.0, 0.4, 1.0, 1.0: the numbers above) shape what a sequence model can learn;
-the `sequence` preset puts GATA1 on 30% of the active elements only (KLF1 alone drives the rest) with
-promoter_sd 0.3, and draws sites from the PFM frequencies raised to the 4th power (near the consensus).
+CTCF sites (30% of elements) have no effect. `activator`, `partner`, `promoter_sd`, `proximal_active`,
+`activator_fraction` and `site_sharpness` (defaults GATA1, KLF1, 1.0, 0.4, 1.0, 1.0: the numbers above)
+shape what a sequence model can learn; the `sequence` preset puts GATA1 on 30% of the active elements
+only (KLF1 alone drives the rest) with promoter_sd 0.3, and draws sites from the PFM frequencies raised
+to the 4th power (near the consensus). GATA1's 7 bp sites also occur by chance all over background DNA,
+the GATA1::TAL1 composite's do not (docs/simulation.md: what that means for the sequence demo).
 
 Tracks (counts per 100 bp, negative-binomial noise around a flat background): H3K4me3 peaks at
 promoters (height 40 P_g), H3K27ac at promoters (15 P_g) and active enhancers (12 A_e), DNase at
@@ -56,18 +60,19 @@ MARGIN = 100_000  # no genes or enhancers this close to a chromosome end
 ELEMENT = 400  # candidate enhancer width (bp)
 PROXIMAL_MAX = 100_000  # links closer than this are "proximal"
 DECOY_TSS_GAP = 30_000  # decoy enhancers keep this far from every TSS
-MOTIF_IDS = {"GATA1": "MA0035.5", "KLF1": "MA0493.3", "CTCF": "MA0139.2"}
-TF_EFFECT = {"GATA1": 1.0, "KLF1": 0.6, "CTCF": 0.0}
+# the TFs that can drive elements: the lead `activator` (effect 1.0 per site) and its `partner` (0.6)
+ACTIVATORS = {"GATA1": "MA0035.5", "GATA1::TAL1": "MA0140.3", "KLF1": "MA0493.3"}
+NEUTRAL = {"CTCF": "MA0139.2"}  # sites on 30% of elements, no effect
 PACKAGE_MOTIFS = Path(__file__).resolve().parents[1] / "_demo" / "sim_motifs.jaspar"
 PRESETS = {
     "default": {"n_chroms": 5, "chrom_length": 10_000_000},
     "demo": {"n_chroms": 4, "chrom_length": 6_000_000},
     "tiny": {"n_chroms": 2, "chrom_length": 3_000_000},
-    # the sequence demo: GATA1 on 30% of active elements, promoters nearly uniform (their
-    # strength is not in the DNA), so the GATA1 knockout truth is a learnable minority of genes;
-    # sites near the consensus, so that a motif scan finds the planted sites (docs/simulation.md)
-    "sequence": {"n_chroms": 4, "chrom_length": 6_000_000, "gata1_fraction": 0.3, "promoter_sd": 0.3,
-                 "site_sharpness": 4.0},
+    # the sequence demo: GATA1 on 30% of active elements (KLF1 alone drives the rest), promoters nearly
+    # uniform (their strength is not in the DNA), so the GATA1 knockout truth is a minority of genes; sites
+    # near the consensus, so that a motif scan finds the planted sites (docs/simulation.md)
+    "sequence": {"n_chroms": 4, "chrom_length": 6_000_000, "activator": "GATA1", "partner": "KLF1",
+                 "activator_fraction": 0.3, "promoter_sd": 0.3, "site_sharpness": 4.0},
 }
 TRUTH_TABLES = ("genes", "enhancers", "links", "loops", "motif_sites", "tf_targets")
 
@@ -82,7 +87,9 @@ class SimConfig:
     gene_spacing: int = 100_000
     loop_fraction: float = 0.5
     proximal_active: float = 0.4
-    gata1_fraction: float = 1.0
+    activator: str = "GATA1"
+    partner: str = "KLF1"
+    activator_fraction: float = 1.0
     promoter_sd: float = 1.0
     site_sharpness: float = 1.0
     alpha: float = 1.5
@@ -102,16 +109,27 @@ class SimConfig:
                 f"need n_chroms >= 1 and chrom_length >= {2 * MARGIN + 10 * BIN:,} bp; "
                 f"got {self.n_chroms} x {self.chrom_length:,}"
             )
-        fractions = (self.loop_fraction, self.proximal_active, self.gata1_fraction)
+        fractions = (self.loop_fraction, self.proximal_active, self.activator_fraction)
         if not all(0 <= f <= 1 for f in fractions) or not 0 < self.fdr < 1:
             raise InvalidInputError(
-                "loop_fraction, proximal_active and gata1_fraction must be in [0, 1] and fdr in (0, 1)"
+                "loop_fraction, proximal_active and activator_fraction must be in [0, 1] and fdr in (0, 1)"
             )
+        if {self.activator, self.partner} - set(ACTIVATORS) or self.activator == self.partner:
+            raise InvalidInputError(f"activator and partner must be two of {', '.join(ACTIVATORS)}; "
+                                    f"got {self.activator!r} and {self.partner!r}")
         if self.promoter_sd < 0:
             raise InvalidInputError(f"promoter_sd must be >= 0, got {self.promoter_sd}")
         if self.site_sharpness < 1:
             raise InvalidInputError(f"site_sharpness must be >= 1 (1: sites drawn from the JASPAR frequencies), "
                                     f"got {self.site_sharpness}")
+
+    def motif_ids(self) -> dict[str, str]:
+        """JASPAR matrix ID of each planted TF: the lead activator, its partner, the neutral CTCF."""
+        return {self.activator: ACTIVATORS[self.activator], self.partner: ACTIVATORS[self.partner], **NEUTRAL}
+
+    def tf_effect(self) -> dict[str, float]:
+        """Each planted TF's contribution per site to an element's activity A_e."""
+        return {self.activator: 1.0, self.partner: 0.6, **dict.fromkeys(NEUTRAL, 0.0)}
 
     def chrom_sizes(self) -> dict[str, int]:
         """chr1 has `chrom_length` bp; each next one is ~2.5% shorter and not a multiple of 5 kb."""
@@ -161,7 +179,8 @@ class SimulatedGenome:
         """Reopen a folder written by `simulate`."""
         out_dir = Path(out_dir)
         truth = Truth.load(out_dir / "truth")
-        config = SimConfig(**{f.name: truth.params[f.name] for f in dataclasses.fields(SimConfig)})
+        params = {("activator_fraction" if k == "gata1_fraction" else k): v for k, v in truth.params.items()}
+        config = SimConfig(**{f.name: params[f.name] for f in dataclasses.fields(SimConfig) if f.name in params})
         return cls(out_dir, _file_layout(out_dir, config), truth, config)
 
 
@@ -188,15 +207,17 @@ def rng_for(seed: int, *keys: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
 
 
-def simulation_motifs(jaspar: str | Path | None = None) -> dict[str, Any]:
-    """The simulator's PFMs by TF name, from `jaspar` or the package's copy of the three JASPAR 2024 matrices."""
+def simulation_motifs(cfg: SimConfig, jaspar: str | Path | None = None) -> dict[str, Any]:
+    """The PFMs of `cfg`'s planted TFs by TF name, from `jaspar` or the package's copy of the JASPAR 2024
+    matrices."""
     from ..interpret.motifs import read_motifs
 
     by_id = {m.matrix_id: m for m in read_motifs(jaspar or PACKAGE_MOTIFS)}
-    missing = [i for i in MOTIF_IDS.values() if i not in by_id]
+    ids = cfg.motif_ids()
+    missing = [i for i in ids.values() if i not in by_id]
     if missing:
         raise InvalidInputError(f"{jaspar}: the simulator needs JASPAR matrices {', '.join(missing)}")
-    return {tf: by_id[i] for tf, i in MOTIF_IDS.items()}
+    return {tf: by_id[i] for tf, i in ids.items()}
 
 
 # ----------------------------------------------------------------------------------- layout
@@ -250,24 +271,27 @@ def _candidates(cfg: SimConfig, genes: pd.DataFrame, length: int, rng: np.random
     table["centre"] = table["centre"].astype(np.int64)
     strong = table["kind"] != "proximal"
     n = len(table)
-    table["n_GATA1"] = np.where(strong, 3 + rng.binomial(2, 0.5, n), rng.binomial(3, 0.5, n)) * table["active"]
-    table["n_KLF1"] = rng.binomial(2, 0.5, n) * table["active"]
-    table.loc[table["active"] & (table["n_GATA1"] + table["n_KLF1"] == 0), "n_GATA1"] = 1
+    lead, second = f"n_{cfg.activator}", f"n_{cfg.partner}"
+    table[lead] = np.where(strong, 3 + rng.binomial(2, 0.5, n), rng.binomial(3, 0.5, n)) * table["active"]
+    table[second] = rng.binomial(2, 0.5, n) * table["active"]
+    table.loc[table["active"] & (table[lead] + table[second] == 0), lead] = 1
     table["n_CTCF"] = (rng.random(n) < 0.3).astype(np.int64)
     table["eps"] = rng.lognormal(0.0, 0.25, n)
-    if cfg.gata1_fraction < 1:  # drawn last, so the default keeps every earlier draw
-        _restrict_gata1(table, strong, rng.random(n) < cfg.gata1_fraction, rng)
+    if cfg.activator_fraction < 1:  # drawn last, so the default keeps every earlier draw
+        _restrict_activator(table, (lead, second), strong, rng.random(n) < cfg.activator_fraction, rng)
     return table
 
 
-def _restrict_gata1(table: pd.DataFrame, strong: pd.Series, carries: np.ndarray, rng: np.random.Generator) -> None:
-    """Active elements not in `carries` lose their GATA1 sites and are driven by KLF1 alone
-    (3-5 sites for distal and decoy elements, as many as they had GATA1 otherwise): a GATA1
-    knockout then hits a minority of genes, and an element's strength does not tell its TF."""
+def _restrict_activator(table: pd.DataFrame, columns: tuple[str, str], strong: pd.Series, carries: np.ndarray,
+                        rng: np.random.Generator) -> None:
+    """Active elements not in `carries` lose their lead-activator sites (`columns`: lead, partner) and are
+    driven by the partner alone (3-5 sites for distal and decoy elements, as many as they had otherwise): a
+    knockout of the activator then hits a minority of genes, and an element's strength does not tell its TF."""
+    lead, second = columns
     lose = table["active"].to_numpy() & ~carries
-    klf1 = np.where(strong, 3 + rng.binomial(2, 0.5, len(table)), np.maximum(table["n_GATA1"], 1))
-    table.loc[lose, "n_KLF1"] = klf1[lose]
-    table.loc[lose, "n_GATA1"] = 0
+    sites = np.where(strong, 3 + rng.binomial(2, 0.5, len(table)), np.maximum(table[lead], 1))
+    table.loc[lose, second] = sites[lose]
+    table.loc[lose, lead] = 0
 
 
 def _tss_distance(tss: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -311,7 +335,7 @@ def _layout(cfg: SimConfig, sizes: dict[str, int]) -> tuple[pd.DataFrame, pd.Dat
     enh.insert(0, "enhancer_id", [f"SYNE{i + 1:07d}" for i in range(len(enh))])
     enh["start"] = enh["centre"] - ELEMENT // 2
     enh["end"] = enh["start"] + ELEMENT
-    enh["activity"] = enh["eps"] * sum(TF_EFFECT[tf] * enh[f"n_{tf}"] for tf in MOTIF_IDS)
+    enh["activity"] = enh["eps"] * sum(effect * enh[f"n_{tf}"] for tf, effect in cfg.tf_effect().items())
     distal = enh[enh["kind"] == "distal"].merge(genes_t[["gene_id", "tss"]], left_on="target_gene", right_on="gene_id")
     loops = pd.DataFrame(
         {
@@ -415,8 +439,9 @@ def _tf_targets(cfg: SimConfig, genes: pd.DataFrame, enh: pd.DataFrame, links: p
     params = dataclasses.asdict(cfg)
     wild = expected_cage(genes, links, params)["expected_cage"].to_numpy()
     frames = []
-    for tf in MOTIF_IDS:
-        ko_activity = enh["eps"] * sum(TF_EFFECT[t] * enh[f"n_{t}"] for t in MOTIF_IDS if t != tf)
+    effects, ids = cfg.tf_effect(), cfg.motif_ids()
+    for tf in ids:
+        ko_activity = enh["eps"] * sum(e * enh[f"n_{t}"] for t, e in effects.items() if t != tf)
         ko_links = links.assign(activity=links["enhancer_id"].map(dict(zip(enh["enhancer_id"], ko_activity))))
         ko = expected_cage(genes, ko_links, params)["expected_cage"].to_numpy()
         sites = links.assign(n=links["enhancer_id"].map(dict(zip(enh["enhancer_id"], enh[f"n_{tf}"]))))
@@ -426,7 +451,7 @@ def _tf_targets(cfg: SimConfig, genes: pd.DataFrame, enh: pd.DataFrame, links: p
             pd.DataFrame(
                 {
                     "tf": tf,
-                    "matrix_id": MOTIF_IDS[tf],
+                    "matrix_id": ids[tf],
                     "gene_id": genes["gene_id"],
                     "gene_name": genes["gene_name"],
                     "n_sites": n_sites.to_numpy().astype(np.int64),
