@@ -43,6 +43,21 @@ def test_toy_layout_and_tracks(toy):
     np.testing.assert_array_equal(cell.tracks("chr1", 10, 20), cell.tracks("chr1")[10:20])
 
 
+def test_track_reads_are_the_files_rows_and_the_held_chromosome_is_not_shared(toy):
+    """tracks() reads each chromosome once and slices it; what it returns is the caller's own copy, and
+    alternating chromosomes gives each its own rows."""
+    import h5py
+
+    _, cell = toy
+    with h5py.File(cell.path, "r") as h5:
+        stored = {c: h5[f"chroms/{c}/tracks"][:] for c in ("chr1", "chr2")}
+    got = cell.tracks("chr1", 5, 50)
+    got[:] = -1.0
+    for chrom in ("chr2", "chr1", "chr2"):
+        np.testing.assert_array_equal(cell.tracks(chrom, 5, 50), stored[chrom][5:50])
+    np.testing.assert_array_equal(cell.tracks("chr1"), stored["chr1"])
+
+
 def test_toy_graph_and_tss(toy):
     _, cell = toy
     g = cell.graph("chr1")
