@@ -16,9 +16,8 @@ JASPAR motifs, a 5 kb contact map, three epigenomic tracks and CAGE. The CAGE fo
 P_g ~ LogNormal(0, 1) is the promoter activity and n_TF(e) the number of TF sites planted in
 enhancer e (sampled from the JASPAR PFMs MA0035.5 GATA1, MA0493.3 KLF1, MA0139.2 CTCF; CTCF is
 neutral; the `activator` and `partner` options replace GATA1 and KLF1, e.g. by KLF1 and the GATA1::TAL1
-composite MA0140.3). Defaults:
-b0 = ln 10, b1 = 1, w = 2, alpha = 1.5 (steep: (1 + d)^-1.5 is 0.35 for the
-next bin and 0.01 at 100 kb, while a loop adds 0.4-1.0). The Hi-C expectation of a bin pair is
+composite MA0140.3). Defaults: b0 = ln 10, b1 = 1, w = 2, alpha = 1.5 (steep: (1 + d)^-1.5 is
+0.35 for the next bin and 0.01 at 100 kb, while a loop adds 0.4-1.0). The Hi-C expectation of a bin pair is
 `hic_depth * C`, so the contact map carries exactly the C of the formula; counts are Poisson.
 Genes: TSS ~1 per 100 kb, P_g ~ LogNormal(0, 1). Enhancers (400 bp): 2 + Poisson(1.5) proximal
 candidates 3-60 kb from each TSS, 40% active (Binomial(3, 0.5) GATA1 and Binomial(2, 0.5) KLF1
