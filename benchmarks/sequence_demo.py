@@ -3,9 +3,9 @@
     python benchmarks/sequence_demo.py [--model demo_seq] [--seed 3] [--ko-seed 1]
 
 1. On a held-out `sequence` genome (`--seed`), one 6 Mb window of chr1 (window index 1): the predicted and the
-   simulated DNase at the centres of the lead-activator-carrying (KLF1), the partner-only (GATA1::TAL1) and
-   the inactive elements, and the window's medians. A trunk that has learned a TF's motif predicts DNase at that TF's elements.
-2. The knockout of each planted activator (KLF1, GATA1::TAL1) on the held-out genome of `--ko-seed`, scored as
+   simulated DNase at the centres of the lead-activator-carrying (GATA1 in the `sequence` preset), the
+   partner-only (KLF1) and the inactive elements, and the window's medians. A trunk that has learned a TF's motif predicts DNase at that TF's elements.
+2. The knockout of each planted activator (lead and partner) on the held-out genome of `--ko-seed`, scored as
    `demo --sequence` scores it (`knockout_scores`).
 """
 from __future__ import annotations

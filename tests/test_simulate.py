@@ -291,9 +291,6 @@ def _scan(genome: SimulatedGenome, tf: str, pvalue: float) -> tuple[float, int]:
     return found, len(hits) - len(overlaps.drop_duplicates(["chrom", "start", "end", "strand"]))
 
 
-def _found_by_scan(genome: SimulatedGenome, tf: str, pvalue: float = 1e-4) -> float:
-    return _scan(genome, tf, pvalue)[0]
-
 
 def test_site_sharpness_puts_planted_sites_within_reach_of_the_knockout_scan(tmp_path):
     """GATA1's 7 bp matrix drawn as JASPAR has it mostly scores below p < 1e-4 (the knockout's scan);
@@ -301,8 +298,8 @@ def test_site_sharpness_puts_planted_sites_within_reach_of_the_knockout_scan(tmp
     and the layout (which enhancer carries how many sites) does not change."""
     plain = simulate(tmp_path / "plain", seed=5, **SMALL)
     sharp = simulate(tmp_path / "sharp", seed=5, site_sharpness=4.0, **SMALL)
-    assert _found_by_scan(plain, "GATA1") < 0.6
-    assert _found_by_scan(sharp, "GATA1") > 0.85
+    assert _scan(plain, "GATA1", 1e-4)[0] < 0.6
+    assert _scan(sharp, "GATA1", 1e-4)[0] > 0.85
     pd.testing.assert_frame_equal(plain.truth.enhancers, sharp.truth.enhancers)
     with pytest.raises(InvalidInputError, match="site_sharpness"):
         simulate(tmp_path / "bad", site_sharpness=0.5, **SMALL)

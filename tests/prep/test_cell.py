@@ -43,9 +43,9 @@ def test_toy_layout_and_tracks(toy):
     np.testing.assert_array_equal(cell.tracks("chr1", 10, 20), cell.tracks("chr1")[10:20])
 
 
-def test_track_reads_are_the_files_rows_and_the_held_chromosome_is_not_shared(toy):
-    """tracks() reads each chromosome once and slices it; what it returns is the caller's own copy, and
-    alternating chromosomes gives each its own rows."""
+def test_track_reads_are_the_files_rows_and_the_callers_own(toy):
+    """What tracks() returns is the caller's own array (changing it changes no later read) and equals the file's
+    rows, whichever chromosome was read before (a guard for any caching of track rows)."""
     import h5py
 
     _, cell = toy

@@ -483,15 +483,8 @@ class CellData:
             return None if node is None else node[rows]
 
     def tracks(self, chrom: str, start: int | None = None, stop: int | None = None) -> np.ndarray:
-        """float32 (n_100bp, 3) tracks of `chrom` (optionally bins [start, stop)), in `track_names` order.
-
-        The whole chromosome is read once and held until another one is asked for: windows overlap threefold
-        and the dataset is gzip-chunked, so reading window by window decompressed every chunk three times and
-        reopened the file for each window (docs/performance.md)."""
-        held = self.__dict__.get("_held_tracks")
-        if held is None or held[0] != chrom:
-            held = self.__dict__["_held_tracks"] = (chrom, self._read(chrom, "tracks"))
-        return held[1][start:stop].copy()
+        """float32 (n_100bp, 3) tracks of `chrom` (optionally bins [start, stop)), in `track_names` order."""
+        return self._read(chrom, "tracks", slice(start, stop))
 
     def _memo(self, key: tuple, compute):
         """Per-chromosome values read once: windows re-read them for every window otherwise.

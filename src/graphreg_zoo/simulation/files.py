@@ -297,8 +297,8 @@ def simulate(
         preset: `default` (5 x 10 Mb), `demo` (4 x 6 Mb, trains a tiny model in well under a
             minute) or `tiny` (2 x 3 Mb, for tests).
         n_chroms, chrom_length: override the preset's size.
-        motifs: a JASPAR/MEME file holding the planted TFs' matrices (those of `activator` and `partner`:
-            MA0035.5, MA0140.3 or MA0493.3; and MA0139.2) (default: the package's copy of the JASPAR 2024 matrices).
+        motifs: a JASPAR/MEME file holding the matrices of `activator`, `partner` (two of MA0035.5, MA0140.3,
+            MA0493.3) and CTCF (MA0139.2); default: the package's copy of those JASPAR 2024 matrices.
         **options: any other `SimConfig` field (loop_fraction, alpha, b0, b1, w, hic_depth, ...).
     """
     if preset not in PRESETS:
