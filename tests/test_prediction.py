@@ -274,3 +274,18 @@ def test_the_last_partial_batch_of_a_chromosome_reuses_the_compiled_batch_shape(
     single = predict_chromosome(model, cell, "chr1", batch_size=1)
     np.testing.assert_allclose(batched.values, single.values, rtol=1e-4, atol=1e-6)
     assert np.isfinite(batched.values).all()
+
+
+def test_the_loader_runs_a_bounded_number_of_batches_ahead_and_keeps_their_order():
+    """Loading a whole chromosome ahead held every window's dense adjacency at once; at most `depth` wait."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graphreg_zoo.prediction import _prefetched
+
+    started: list[int] = []
+    seen: list[tuple[int, int]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for item in _prefetched(pool, lambda i: started.append(i) or i, range(10), depth=2):
+            seen.append((item, len(started)))
+    assert [item for item, _ in seen] == list(range(10))
+    assert all(n_started <= item + 3 for item, n_started in seen)

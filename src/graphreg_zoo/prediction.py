@@ -82,6 +82,18 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[i : i + size]
 
 
+def _prefetched(pool: ThreadPoolExecutor, load: Callable, items: Iterable, depth: int = 2) -> Iterable:
+    """`load(item)` of each item in order, computed in `pool` up to `depth` items ahead of the consumer (a
+    bound: loading a whole chromosome ahead would hold all its windows' dense adjacencies at once)."""
+    pending: list = []
+    for item in items:
+        pending.append(pool.submit(load, item))
+        if len(pending) > depth:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()
+
+
 def _bases_for(members: list, pairs: list[tuple[Any, Any]]) -> list:
     """The Seq-CNN base paired with each routed member (`training.bottlenecks.pair_bases`), or Nones."""
     paired = {id(head): base for head, base in pairs}
@@ -116,27 +128,31 @@ def predict_chromosome(
     values = np.full(n_nodes, np.nan, dtype=np.float32)
     degree = np.zeros(n_nodes, dtype=np.int32)
 
-    def load(batch: list[Window]) -> tuple[list[Window], list[dict]]:
-        arrays = [window_arrays(cell, w, kind) for w in batch]
-        if transform is not None:
-            arrays = [transform(a, w) for a, w in zip(arrays, batch)]
-        return batch, arrays
-
     chrom_windows = windows(n_nodes, chrom)
     # a chromosome with a full batch pads its last, partial one to the full size: one compiled shape
     pad_to = batch_size if len(chrom_windows) >= batch_size else 0
+
+    def load(batch: list[Window]) -> tuple[list[Window], list[np.ndarray], list[dict]]:
+        """The batch's node degrees and each member's model inputs, stacked and padded here, in the loader
+        thread, so that the forward thread does nothing but forwards (one input set per distinct base)."""
+        arrays = [window_arrays(cell, w, kind) for w in batch]
+        if transform is not None:
+            arrays = [transform(a, w) for a, w in zip(arrays, batch)]
+        made: dict[int, dict] = {}
+        for b in bases:
+            if id(b) not in made:
+                made[id(b)] = padded_batch(model_inputs(names, arrays, b), pad_to)
+        return batch, [a["adjacency"].sum(axis=1) for a in arrays], [made[id(b)] for b in bases]
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = [pool.submit(load, b) for b in _batches(chrom_windows, batch_size)]
-        for future in pending:
-            batch, arrays = future.result()
-            cage = np.mean([forward(m, padded_batch(model_inputs(names, arrays, b), pad_to))[: len(batch)]
-                            for m, b in zip(members, bases)], axis=0)
-            for w, a, row in zip(batch, arrays, cage):
+        for batch, degrees, inputs in _prefetched(pool, load, _batches(chrom_windows, batch_size)):
+            cage = np.mean([forward(m, x)[: len(batch)] for m, x in zip(members, inputs)], axis=0)
+            for w, window_degree, row in zip(batch, degrees, cage):
                 lo, hi = w.middle
                 nodes = np.arange(max(lo, 0), min(hi, n_nodes))
                 rows = nodes - w.start_node
                 values[nodes] = row[rows]
-                degree[nodes] = a["adjacency"][rows].sum(axis=1)
+                degree[nodes] = window_degree[rows]
             if on_batch is not None:
                 on_batch(len(batch))
     return ChromPrediction(chrom, values, degree, _fold_label(model, fold), _model_label(model), _role(model, chrom))

@@ -90,7 +90,9 @@ def window_arrays(cell, window: Window, kind: str = "epi") -> dict[str, np.ndarr
     out["epigenome"] = padded_tracks(cell, chrom, start, WINDOW_NODES)
 
     adj = np.zeros((WINDOW_NODES, WINDOW_NODES), dtype=np.float32)
-    adj[off : off + hi - lo, off : off + hi - lo] = cell.graph(chrom)[lo:hi, lo:hi].toarray()
+    edges = cell.graph(chrom)[lo:hi, lo:hi].tocoo()  # scattered: no dense temporary to copy
+    edges.sum_duplicates()
+    adj[edges.row + off, edges.col + off] = edges.data
     out["adjacency"] = adj
 
     cage = np.zeros(WINDOW_NODES, dtype=np.float32)
