@@ -68,3 +68,11 @@ def toy_model(kind: str = "seq", graph: bool = True, seed: int = 0) -> keras.Mod
     head = keras.layers.Conv1D(1, 1, activation="exponential", kernel_initializer=keras.initializers.RandomNormal(0, 2))
     cage = keras.layers.Reshape((-1,), name="cage")(head(h))
     return keras.Model(inputs, {"cage": cage}, name=f"toy_{kind}_{'graph' if graph else 'cnn'}_{seed}")
+
+
+def toy_base() -> keras.Model:
+    """Seq-CNN base stand-in: (100000, 4) -> bottleneck (1000, 64)."""
+    keras.utils.set_random_seed(4)
+    sequence = keras.Input((100_000, 4), name="sequence")
+    h = keras.layers.MaxPooling1D(100)(keras.layers.Conv1D(64, 5, padding="same", activation="relu")(sequence))
+    return keras.Model({"sequence": sequence}, {"bottleneck": keras.layers.Identity(name="bottleneck")(h)})

@@ -1,7 +1,6 @@
 """Attribution: targets, coordinates, methods, ensembles, bottleneck models, writers, CLI."""
 from __future__ import annotations
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +10,7 @@ from graphreg_zoo.interpret.attribution import _baseline, attribute, enhancer_sc
 from graphreg_zoo.prep.cell import CellData
 from graphreg_zoo.prep.windows import NODE_BIN, window_arrays
 
-from ._toy import CHROM, GENES, make_cell, toy_model
+from ._toy import CHROM, GENES, make_cell, toy_base, toy_model
 
 BINS = NODE_BIN // 100
 
@@ -99,20 +98,12 @@ def test_sequence_model_base_pair_level(cell):
     np.testing.assert_allclose(coarse["total"], summed, rtol=1e-4, atol=1e-7)
 
 
-def _toy_base() -> keras.Model:
-    """Seq-CNN base stand-in: (100000, 4) -> bottleneck (1000, 64)."""
-    keras.utils.set_random_seed(4)
-    sequence = keras.Input((100_000, 4), name="sequence")
-    h = keras.layers.MaxPooling1D(100)(keras.layers.Conv1D(64, 5, padding="same", activation="relu")(sequence))
-    return keras.Model({"sequence": sequence}, {"bottleneck": keras.layers.Identity(name="bottleneck")(h)})
-
-
 def test_separate_seq_graphreg_is_attributed_on_its_bottleneck(cell):
     from graphreg_zoo.models import SeqGraphReg
     from graphreg_zoo.models.autodiff import input_gradients, node_target
     from graphreg_zoo.models.inference import bottleneck
 
-    model, base = SeqGraphReg(seed=1, n_gat_layers=1), _toy_base()
+    model, base = SeqGraphReg(seed=1, n_gat_layers=1), toy_base()
     with pytest.raises(InvalidInputError, match="base"):
         attribute(model, cell, "GENEB")
     df = attribute(model, cell, "GENEB", method="grad_x_input", base=base)

@@ -10,7 +10,7 @@ from graphreg_zoo.interpret.perturb import edge_knockout, ism, knockout, variant
 from graphreg_zoo.prep.cell import CellData
 from graphreg_zoo.prep.windows import NODE_BIN, Window, window_arrays, windows
 
-from ._toy import CHROM, make_cell, toy_model
+from ._toy import CHROM, make_cell, toy_base, toy_model
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,31 @@ def test_knockout_changes_only_windows_with_hits(cell, seq_model):
     explicit = predict(seq_model, cell, transform=zero_hits, progress=False).set_index("genes")["prediction"]
     np.testing.assert_allclose(table[f"log2fc_{seq_model.name}"], np.log2((explicit.to_numpy() + 1) /
                                (predict(seq_model, cell, progress=False)["prediction"].to_numpy() + 1)), atol=1e-5)
+
+
+def test_knockout_of_a_separate_seq_model_edits_the_dna_its_base_reads(cell):
+    """A separate Seq-GraphReg sees the knocked-out DNA through its Seq-CNN base: the knockout equals a
+    prediction of the explicitly edited sequence through the same base, and without a base it is refused."""
+    from graphreg_zoo.models import SeqGraphReg
+    from graphreg_zoo.prediction import predict
+
+    head, base = SeqGraphReg(seed=1, n_gat_layers=1), toy_base()
+    hits = pd.DataFrame({"chrom": CHROM, "start": [5_250_000], "end": [5_250_012], "motif": ["GATA1"]})
+    with pytest.raises(InvalidInputError, match="base"):
+        knockout(head, cell, "GATA1", motifs=hits)
+    table = knockout(head, cell, "GATA1", motifs=hits, base=base).set_index("genes")
+    assert (table.loc[["GENEA", "GENEB"], "log2fc"] == 0).all()
+
+    def zero_hits(arrays, window):
+        seq = arrays["sequence"].copy()
+        for s, e in window_hits(hits, window):
+            seq[s:e] = 0
+        return {**arrays, "sequence": seq}
+
+    wt = predict(head, cell, progress=False, base=base).set_index("genes")["prediction"]
+    ko = predict(head, cell, progress=False, base=base, transform=zero_hits).set_index("genes")["prediction"]
+    assert (ko != wt).any(), "the edit reaches the head"
+    np.testing.assert_allclose(table["log2fc"], np.log2((ko + 1) / (wt + 1)).loc[table.index], atol=1e-5)
 
 
 def test_knockout_refuses_epi_models(cell):

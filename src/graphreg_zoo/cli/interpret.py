@@ -79,12 +79,15 @@ def knockout_command(
     chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) (default: all)."),
     pvalue: float = typer.Option(1e-4, "--pvalue", help="Motif scanning p-value threshold."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    base: Optional[str] = BASE,
+    allow_base_mismatch: bool = ALLOW_MISMATCH,
 ) -> None:
     """Knock out a TF's motif hits in the sequence and report each gene's log2 fold change."""
     from ..interpret.perturb import knockout
 
-    net, data, _ = _inputs(model, cell, out)
-    table = knockout(net, data, tf, motifs=motifs, mode=mode, chroms=chrom, pvalue=pvalue, progress=not quiet)
+    net, data, base_net = _inputs(model, cell, out, base)
+    table = knockout(net, data, tf, motifs=motifs, mode=mode, chroms=chrom, pvalue=pvalue, progress=not quiet,
+                     base=base_net, allow_base_mismatch=allow_base_mismatch)
     typer.echo(f"{table.attrs['n_hits']} {tf} hits knocked out ({mode}).")
     _write(table, out)
 

@@ -65,12 +65,15 @@ def knockout(
     seed: int = 0,
     batch_size: int = 1,
     progress: bool = False,
+    base=None,
+    allow_base_mismatch: bool = False,
 ) -> pd.DataFrame:
     """Predicted effect of knocking out a TF's binding sites on every gene.
 
     Args:
-        model: an end-to-end sequence model, a list of them, or a FoldEnsemble; each member is
-            one replicate predicting every chromosome (as the original used folds 1 and 2).
+        model: a sequence model (end-to-end, or a separate Seq-GraphReg / Seq-CNN with `base`), an
+            Epi model (mode "marks"), a list of them, or a FoldEnsemble; each member is one replicate
+            predicting every chromosome (as the original used folds 1 and 2).
         cell: a CellData with a FASTA.
         tf: the motif name (case-insensitive) or matrix id.
         motifs: None (JASPAR through the optional `pyjaspar`), a JASPAR/MEME motif file
@@ -82,6 +85,8 @@ def knockout(
         chroms: chromosomes to predict (default: all of the cell's).
         pvalue: motif scanning threshold (ignored for precomputed hits).
         batch_size: windows per forward pass of the knockout.
+        base, allow_base_mismatch: the Seq-CNN base(s) feeding separate Seq models (as `predict`); the edited
+            DNA reaches the head through its base.
 
     Returns:
         One row per TSS bin: chrom, bin_start, tss, genes, n_tss, n_contact, cage, wt, ko
@@ -95,18 +100,19 @@ def knockout(
 
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    group = members(model)
+    group = members(model, base, allow_base_mismatch=allow_base_mismatch)
     if mode == "marks":
         _require(group, lambda m: m.primary == "epigenome", "mode='marks' edits epigenomic tracks; use an Epi model")
         edit_for = lambda spans: _marks_edit(spans, cell.track_names)  # noqa: E731
     else:
-        _require(group, lambda m: m.primary == "sequence",
-                 "TF knockout edits DNA; it needs an end-to-end sequence model (or mode='marks' for Epi models)")
+        _require(group, lambda m: m.primary in ("sequence", "bottleneck"),
+                 "TF knockout edits DNA; it needs a sequence model (or mode='marks' for Epi models)")
         edit_for = lambda spans: _mask_edit(spans, mode, rng)  # noqa: E731
     chroms = cell_chroms(cell, chroms)
     hits = tf_hits(cell, tf, motifs, chroms, pvalue)
     labels = _member_labels(model, group)
-    tables = [predict(m.model, cell, chroms, progress=progress) for m in group]
+    tables = [predict(m.model, cell, chroms, progress=progress, base=m.base, allow_base_mismatch=True)
+              for m in group]  # (each member is already paired with its base)
     table = tables[0][[*GENE_COLUMNS, "cage"]].copy()
     wt = np.stack([t["prediction"].to_numpy(dtype="float64") for t in tables])
     ko = wt.copy()
@@ -119,7 +125,7 @@ def knockout(
             spans = window_hits(on_chrom, window)
             if not len(spans):
                 continue
-            run = WindowRun(model, cell, window)
+            run = WindowRun(model, cell, window, base, allow_base_mismatch)
             genes = run.genes()
             if genes.empty:
                 continue
