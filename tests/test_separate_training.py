@@ -11,9 +11,9 @@ import yaml
 
 from graphreg_zoo.errors import InvalidInputError
 from graphreg_zoo.geometry import EPI_TRACKS
-from graphreg_zoo.models.inference import bottleneck
+from graphreg_zoo.models.inference import bottleneck, weights_fingerprint
 from graphreg_zoo.prep.windows import padded_tracks, raw_coverage, window_arrays, window_sequence, windows
-from graphreg_zoo.training.bottlenecks import BottleneckCache, weights_fingerprint
+from graphreg_zoo.training.bottlenecks import BottleneckCache
 from graphreg_zoo.training.chunks import chunk_arrays, make_chunk_dataset
 from graphreg_zoo.training.engine import TrainConfig, fit
 from tests._sgd import sgd_step

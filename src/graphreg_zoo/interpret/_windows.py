@@ -70,8 +70,10 @@ def members(model, base=None, *, allow_base_mismatch: bool = False) -> list[Memb
     out = [Member(m, b) for m, b in pair_bases(model, base, allow_mismatch=allow_base_mismatch)]
     for m in out:
         if m.primary == "bottleneck" and m.base is None:
+            trained_on = ((getattr(m.model, "data_spec", None) or {}).get("base") or {}).get("name")
             raise InvalidInputError(
-                f"{m.model.name} reads a Seq-CNN base bottleneck; pass base= the Seq-CNN_base model of the same fold"
+                f"{m.model.name} reads a Seq-CNN base bottleneck; pass base= (--base) the Seq-CNN base it was "
+                f"trained on{f' ({trained_on})' if trained_on else ''}, of the same fold"
             )
     return out
 

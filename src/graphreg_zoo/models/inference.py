@@ -6,7 +6,10 @@ how a model is compiled for inference is decided in one place.
 """
 from __future__ import annotations
 
+import hashlib
+import threading
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -209,16 +212,70 @@ def needs_bottleneck(names: list[str]) -> bool:
     return "bottleneck" in names
 
 
+def weights_fingerprint(model) -> str:
+    """A short sha256 of a model's weights (names a cache so another base, or changed weights, never reuse it)."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(weight.path.encode())
+        digest.update(np.ascontiguousarray(np.asarray(weight.numpy(), dtype="float32")).tobytes())
+    return digest.hexdigest()[:16]
+
+
+class _ChunkMemo:
+    """Bottlenecks of recently seen 100 kb chunks, by (base class, base weights, chunk bytes).
+
+    Consecutive windows overlap by two thirds on a 100 kb-aligned grid, a knockout edits few chunks of a
+    window, and an ensemble's heads share a base: the same chunk reaches the base again and again. The
+    key is the chunk's content and the base's weights, so a hit is exactly what the base would compute.
+    Least recently used entries go first (MEMO_CHUNKS, ~256 KB each: three windows' worth and more).
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict[tuple[str, bytes], np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, bytes]) -> np.ndarray | None:
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+            return None
+
+    def put(self, key: tuple[str, bytes], value: np.ndarray) -> None:
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+MEMO_CHUNKS = 400
+_CHUNKS = _ChunkMemo(MEMO_CHUNKS)
+
+
 def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
-    """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk."""
+    """The Seq-CNN base bottleneck (60000, 64) of a 6 Mb one-hot, chunk by 100 kb chunk; chunks seen
+    recently with the same base weights are not recomputed (`_ChunkMemo`)."""
     if base is None:
         raise InvalidInputError("this model reads a Seq-CNN base bottleneck: pass base= the Seq-CNN base of its fold")
     name, chunk = input_names(base)[0], base.inputs[0].shape[1]
     chunks = np.asarray(sequence, dtype="float32").reshape(-1, chunk, 4)
-    compile_for_inference(base, {name: chunks[:BASE_CHUNK_BATCH]})
-    parts = [np.asarray(base.predict_on_batch({name: chunks[i : i + BASE_CHUNK_BATCH]})["bottleneck"])
-             for i in range(0, len(chunks), BASE_CHUNK_BATCH)]
-    return np.concatenate(parts).reshape(-1, parts[0].shape[-1])
+    model_key = f"{type(base).__name__}:{weights_fingerprint(base)}"
+    keys = [(model_key, hashlib.blake2b(c.tobytes(), digest_size=16).digest()) for c in chunks]
+    out: list[np.ndarray | None] = [_CHUNKS.get(k) for k in keys]
+    missing = [i for i, value in enumerate(out) if value is None]
+    if missing:
+        compile_for_inference(base, {name: chunks[:BASE_CHUNK_BATCH]})
+        for i in range(0, len(missing), BASE_CHUNK_BATCH):
+            todo = missing[i : i + BASE_CHUNK_BATCH]
+            batch = chunks[todo]
+            if len(todo) < BASE_CHUNK_BATCH:  # one compiled shape
+                batch = np.concatenate([batch, np.zeros((BASE_CHUNK_BATCH - len(todo), *batch.shape[1:]), batch.dtype)])
+            made = np.asarray(base.predict_on_batch({name: batch})["bottleneck"])
+            for j, k in enumerate(todo):
+                out[k] = made[j]
+                _CHUNKS.put(keys[k], made[j])
+    return np.concatenate(out).reshape(-1, out[0].shape[-1])
 
 
 def padded_batch(inputs: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:

@@ -7,7 +7,6 @@ disk, written atomically); prediction and interpretation compute it on the fly.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -17,17 +16,8 @@ import numpy as np
 
 from .._atomic import atomic_path
 from ..errors import InvalidInputError
+from ..models.inference import weights_fingerprint
 from ..zoo.ensemble import FoldEnsemble
-
-
-def weights_fingerprint(model) -> str:
-    """A short sha256 of a model's weights (names a cache so another base never reuses it)."""
-    digest = hashlib.sha256()
-    for weight in model.weights:
-        digest.update(weight.path.encode())
-        digest.update(np.ascontiguousarray(np.asarray(weight.numpy(), dtype="float32")).tobytes())
-    return digest.hexdigest()[:16]
-
 
 #: Seq-CNN base config fields that change its bottleneck: a head trained on one flavour reads another's as noise
 BASE_FLAVOUR = ("dilated", "fft_prior")
