@@ -116,21 +116,30 @@ def predict_chromosome(
 ) -> ChromPrediction:
     """Predict every node of one chromosome (stitched middles of its windows); `forward(member, inputs)`
     runs a routed member (`_forward`)."""
+    return _predict_routed(model, cell, [chrom], batch_size=batch_size, transform=transform, on_batch=on_batch,
+                           base=base, allow_base_mismatch=allow_base_mismatch, forward=forward)[chrom]
+
+
+def _predict_routed(
+    model, cell, chroms: list[str], *, batch_size: int, transform: Transform | None, on_batch, base,
+    allow_base_mismatch: bool, forward: Callable[[Any, dict], np.ndarray],
+) -> dict[str, ChromPrediction]:
+    """Predict `chroms` (all routed to the same members) as one stream of windows: a batch may end one
+    chromosome and begin the next, so only the stream's last batch is partial (padded to the full size, one
+    compiled shape), where batching each chromosome alone pads the end of every one of them."""
     from .models.inference import model_inputs, padded_batch
     from .prep.windows import window_arrays
     from .training.bottlenecks import pair_bases
 
-    members, fold = _routed(model, chrom)
+    members, fold = _routed(model, chroms[0])
     bases = _bases_for(members, pair_bases(model, base, allow_mismatch=allow_base_mismatch))
     kind = window_kind(members[0])
     names = input_names(members[0])
-    n_nodes = cell.n_nodes(chrom)
-    values = np.full(n_nodes, np.nan, dtype=np.float32)
-    degree = np.zeros(n_nodes, dtype=np.int32)
-
-    chrom_windows = windows(n_nodes, chrom)
-    # a chromosome with a full batch pads its last, partial one to the full size: one compiled shape
-    pad_to = batch_size if len(chrom_windows) >= batch_size else 0
+    n_nodes = {c: cell.n_nodes(c) for c in chroms}
+    values = {c: np.full(n, np.nan, dtype=np.float32) for c, n in n_nodes.items()}
+    degree = {c: np.zeros(n, dtype=np.int32) for c, n in n_nodes.items()}
+    stream = [w for c in chroms for w in windows(n_nodes[c], c)]
+    pad_to = batch_size if len(stream) >= batch_size else 0
 
     def load(batch: list[Window]) -> tuple[list[Window], list[np.ndarray], list[dict]]:
         """The batch's node degrees and each member's model inputs, stacked and padded here, in the loader
@@ -145,17 +154,27 @@ def predict_chromosome(
         return batch, [a["adjacency"].sum(axis=1) for a in arrays], [made[id(b)] for b in bases]
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        for batch, degrees, inputs in _prefetched(pool, load, _batches(chrom_windows, batch_size)):
+        for batch, degrees, inputs in _prefetched(pool, load, _batches(stream, batch_size)):
             cage = np.mean([forward(m, x)[: len(batch)] for m, x in zip(members, inputs)], axis=0)
             for w, window_degree, row in zip(batch, degrees, cage):
                 lo, hi = w.middle
-                nodes = np.arange(max(lo, 0), min(hi, n_nodes))
+                nodes = np.arange(max(lo, 0), min(hi, n_nodes[w.chrom]))
                 rows = nodes - w.start_node
-                values[nodes] = row[rows]
-                degree[nodes] = window_degree[rows]
+                values[w.chrom][nodes] = row[rows]
+                degree[w.chrom][nodes] = window_degree[rows]
             if on_batch is not None:
                 on_batch(len(batch))
-    return ChromPrediction(chrom, values, degree, _fold_label(model, fold), _model_label(model), _role(model, chrom))
+    label, name = _fold_label(model, fold), _model_label(model)
+    return {c: ChromPrediction(c, values[c], degree[c], label, name, _role(model, c)) for c in chroms}
+
+
+def _routing_groups(model, chroms: list[str]) -> list[list[str]]:
+    """`chroms` grouped by the members that predict them (first appearance order): one stream each."""
+    groups: dict[tuple, list[str]] = {}
+    for chrom in chroms:
+        members, fold = _routed(model, chrom)
+        groups.setdefault((tuple(id(m) for m in members), fold), []).append(chrom)
+    return list(groups.values())
 
 
 def gene_table(cell, prediction: ChromPrediction) -> pd.DataFrame:
@@ -203,18 +222,16 @@ def predict_nodes(
     for message in check_compatibility(model, cell, strict=strict):
         warnings.warn(message, ContractWarning, stacklevel=2)
     total = sum(len(windows(cell.n_nodes(c), c)) for c in chroms)
-    results = []
+    results: dict[str, ChromPrediction] = {}
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("predicting windows", total=total)
-        for chrom in chroms:
-            results.append(
-                predict_chromosome(
-                    model, cell, chrom, batch_size=batch_size, transform=transform,
-                    on_batch=lambda n: bar.advance(task, n), base=base, allow_base_mismatch=allow_base_mismatch,
-                    forward=forward,
-                )
-            )
-    return results
+        for group in _routing_groups(model, chroms):
+            results.update(_predict_routed(
+                model, cell, group, batch_size=batch_size, transform=transform,
+                on_batch=lambda n: bar.advance(task, n), base=base, allow_base_mismatch=allow_base_mismatch,
+                forward=forward,
+            ))
+    return [results[c] for c in chroms]
 
 
 def predict(
