@@ -1,12 +1,18 @@
 """What the packaged sequence demo models learned (the numbers of docs/interpretation.md's sequence knockout).
 
-    python benchmarks/sequence_demo.py [--model demo_seq] [--seed 3] [--ko-seed 1]
+    python benchmarks/sequence_demo.py [--model demo_seq] [--base PRESET] [--seed 3] [--ko-seed 1] [--held-out DIR]
 
 1. On a held-out `sequence` genome (`--seed`), one 6 Mb window of chr1 (window index 1): the predicted and the
    simulated DNase at the centres of the lead-activator-carrying (GATA1 in the `sequence` preset), the
-   partner-only (KLF1) and the inactive elements, and the window's medians. A trunk that has learned a TF's motif predicts DNase at that TF's elements.
+   partner-only (KLF1) and the inactive elements, and the window's medians; then the predicted DNase again with
+   the lead activator's planted sites zeroed. A trunk that has learned a TF's motif predicts DNase at that TF's
+   elements, and loses it there, only there, when the sites go.
 2. The knockout of each planted activator (lead and partner) on the held-out genome of `--ko-seed`, scored as
    `demo --sequence` scores it (`knockout_scores`).
+
+`--model` is an end-to-end model (its own DNase head), or with `--base` a separately trained head whose
+Seq-CNN base predicts the DNase. `--held-out DIR` uses a folder `held_out_genome` wrote (DIR/genome, DIR/cell.h5;
+e.g. a genome of other simulation options) for both steps instead of simulating the two seeds.
 """
 from __future__ import annotations
 
@@ -18,15 +24,32 @@ from pathlib import Path
 import numpy as np
 
 
-def element_dnase(model, sim, cell) -> dict[str, list[float]]:
-    """(predicted, simulated) mean DNase per element class in window 1 of chr1, and the window's medians."""
+def predicted_dnase(model, base, sequence: np.ndarray, arrays: dict) -> np.ndarray:
+    """DNase per 100 bp of a window's one-hot: the e2e model's head, or the base's over the 60 chunks."""
     from graphreg_zoo.models.inference import input_names
+
+    if base is not None:
+        out = base.predict_on_batch({"sequence": sequence.reshape(-1, 100_000, 4)})
+        return np.asarray(out["dnase"]).reshape(-1)
+    inputs = {k: (sequence if k == "sequence" else arrays[k])[None] for k in input_names(model)}
+    return np.asarray(model(inputs, training=False)["dnase"])[0]
+
+
+def element_dnase(model, sim, cell, base=None) -> dict[str, list[float]]:
+    """(predicted, simulated, predicted with the lead's planted sites zeroed) mean DNase per element class in
+    window 1 of chr1, and the window's medians."""
     from graphreg_zoo.prep.windows import window_arrays, windows
 
     window = windows(cell.n_nodes("chr1"), "chr1")[1]
     arrays = window_arrays(cell, window, "seq")
-    inputs = {k: arrays[k][None] for k in input_names(model)}
-    predicted = np.asarray(model(inputs, training=False)["dnase"])[0]
+    origin = window.start_node * 5000
+    knocked = arrays["sequence"].copy()
+    sites = sim.truth.motif_sites
+    for site in sites[(sites["chrom"] == "chr1") & (sites["tf"] == sim.config.activator)].itertuples():
+        if origin <= site.start and site.end <= origin + len(knocked):
+            knocked[site.start - origin : site.end - origin] = 0
+    predicted = predicted_dnase(model, base, arrays["sequence"], arrays)
+    without_lead = predicted_dnase(model, base, knocked, arrays)
     simulated = arrays["epigenome"][:, list(cell.track_names).index("dnase")]
     enh = sim.truth.enhancers[sim.truth.enhancers["chrom"] == "chr1"]
     lead, partner = f"n_{sim.config.activator}", f"n_{sim.config.partner}"
@@ -35,33 +58,48 @@ def element_dnase(model, sim, cell) -> dict[str, list[float]]:
                "inactive": enh[enh[lead] + enh[partner] == 0]}
     out = {}
     for name, rows in classes.items():
-        bins = ((rows["centre"] - window.start_node * 5000) // 100).astype(int).to_numpy()
+        bins = ((rows["centre"] - origin) // 100).astype(int).to_numpy()
         bins = bins[(bins >= 0) & (bins < len(predicted))]
-        out[name] = [round(float(predicted[bins].mean()), 2), round(float(simulated[bins].mean()), 2)]
-    out["median"] = [round(float(np.median(predicted)), 2), round(float(np.median(simulated)), 2)]
+        out[name] = [round(float(v[bins].mean()), 2) for v in (predicted, simulated, without_lead)]
+    out["median"] = [round(float(np.median(v)), 2) for v in (predicted, simulated, without_lead)]
     return out
 
 
 def main() -> None:
     import graphreg_zoo
     from graphreg_zoo.interpret.perturb import knockout
-    from graphreg_zoo.simulation.demo_sequence import held_out_genome, knockout_scores
+    from graphreg_zoo.simulation.demo_sequence import knockout_scores
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="demo_seq")
+    parser.add_argument("--base", default=None, help="the Seq-CNN base of a separately trained --model")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--ko-seed", type=int, default=1)
+    parser.add_argument("--held-out", default=None, help="a held-out genome folder (genome/, cell.h5) for both steps")
     args = parser.parse_args()
     model = graphreg_zoo.load(args.model)
+    base = graphreg_zoo.load(args.base) if args.base else None
     with tempfile.TemporaryDirectory() as tmp:
-        sim, cell = held_out_genome(Path(tmp) / "dnase", args.seed)
-        print(json.dumps({"model": args.model, "seed": args.seed,
-                          "dnase_predicted_vs_simulated": element_dnase(model, sim, cell)}), flush=True)
-        sim, cell = held_out_genome(Path(tmp) / "ko", args.ko_seed)
+        first = _genome(args.held_out, Path(tmp) / "dnase", args.seed)
+        print(json.dumps({"model": args.model, "genome": first[2],
+                          "dnase_predicted_simulated_and_without_lead_sites": element_dnase(model, *first[:2], base)}),
+              flush=True)
+        sim, cell, name = _genome(args.held_out, Path(tmp) / "ko", args.ko_seed)
         for tf in (sim.config.activator, sim.config.partner):
-            ko = knockout(model, cell, tf, motifs=sim.files["motifs"], mode="zero")
+            ko = knockout(model, cell, tf, motifs=sim.files["motifs"], mode="zero", base=base)
             scores = {k: round(v, 3) if isinstance(v, float) else v for k, v in knockout_scores(ko, sim.truth, tf).items()}
-            print(json.dumps({"model": args.model, "seed": args.ko_seed, "knockout": tf, **scores}), flush=True)
+            print(json.dumps({"model": args.model, "genome": name, "knockout": tf, **scores}), flush=True)
+
+
+def _genome(folder: str | None, scratch: Path, seed: int):
+    """(SimulatedGenome, CellData, label): the given held-out folder, or a fresh genome of `seed`."""
+    from graphreg_zoo.prep.cell import CellData
+    from graphreg_zoo.simulation.demo_sequence import held_out_genome
+    from graphreg_zoo.simulation.genome import SimulatedGenome
+
+    if folder:
+        return SimulatedGenome.load(Path(folder) / "genome"), CellData(Path(folder) / "cell.h5"), folder
+    return (*held_out_genome(scratch, seed), f"seed {seed}")
 
 
 if __name__ == "__main__":
