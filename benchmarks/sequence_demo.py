@@ -3,7 +3,7 @@
     python benchmarks/sequence_demo.py [--model demo_seq] [--base PRESET] [--seed 3] [--ko-seed 1] [--held-out DIR]
 
 1. On a held-out `sequence` genome (`--seed`), one 6 Mb window of chr1 (window index 1): the predicted and the
-   simulated DNase at the centres of the lead-activator-carrying (GATA1 in the `sequence` preset), the
+   simulated DNase coverage (reads per 100 bp, the scale the DNase heads predict) at the centres of the lead-activator-carrying (GATA1 in the `sequence` preset), the
    partner-only (KLF1) and the inactive elements, and the window's medians; then the predicted DNase again with
    the lead activator's planted sites zeroed. A trunk that has learned a TF's motif predicts DNase at that TF's
    elements, and loses it there, only there, when the sites go.
@@ -38,7 +38,7 @@ def predicted_dnase(model, base, sequence: np.ndarray, arrays: dict) -> np.ndarr
 def element_dnase(model, sim, cell, base=None) -> dict[str, list[float]]:
     """(predicted, simulated, predicted with the lead's planted sites zeroed) mean DNase per element class in
     window 1 of chr1, and the window's medians."""
-    from graphreg_zoo.prep.windows import window_arrays, windows
+    from graphreg_zoo.prep.windows import raw_coverage, window_arrays, windows
 
     window = windows(cell.n_nodes("chr1"), "chr1")[1]
     arrays = window_arrays(cell, window, "seq")
@@ -50,7 +50,7 @@ def element_dnase(model, sim, cell, base=None) -> dict[str, list[float]]:
             knocked[site.start - origin : site.end - origin] = 0
     predicted = predicted_dnase(model, base, arrays["sequence"], arrays)
     without_lead = predicted_dnase(model, base, knocked, arrays)
-    simulated = arrays["epigenome"][:, list(cell.track_names).index("dnase")]
+    simulated = raw_coverage(cell, arrays["epigenome"])["dnase"]  # the heads' scale (the cell holds log2(x + 1))
     enh = sim.truth.enhancers[sim.truth.enhancers["chrom"] == "chr1"]
     lead, partner = f"n_{sim.config.activator}", f"n_{sim.config.partner}"
     classes = {f"{sim.config.activator}-carrying": enh[enh[lead] > 0],
