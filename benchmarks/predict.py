@@ -13,7 +13,8 @@ remembered choice, as every later prediction on the machine).
 Writes a synthetic but realistically sized hg19 CellData (docs/celldata-format.md: gamma-noise
 log2 tracks, ~1 % dense 5 kb graphs, one TSS per 100 kb) to a temporary folder, then runs
 `graphreg_zoo.predict` in a fresh process and reports wall time, the share spent in the
-model's forward pass, and peak RSS.
+model's forward pass, peak RSS, and (TensorFlow) the CPU model with the achieved GFLOP/s against this machine's
+fp32 matrix-product peak measured in the same run.
 """
 from __future__ import annotations
 
@@ -115,6 +116,21 @@ def isolated_forward(model, batch_size: int, repeats: int = 5) -> float:
     return median_seconds(lambda: inference.forward_cage(model, inputs), repeats) / batch_size
 
 
+def machine(batch_size: int) -> dict:
+    """The CPU model, its measured fp32 matrix-product peak (this run) and Epi-GraphReg's forward GFLOP per window
+    at `batch_size`: each end-to-end time is also given as achieved GFLOP/s and a fraction of that peak."""
+    import numpy as np
+    from _workload import adjacency, cpu_model, epigenome, model_flops, sgemm_gflops
+
+    from graphreg_zoo.models import EpiGraphReg
+
+    rng = np.random.default_rng(0)
+    inputs = {"epigenome": epigenome(rng, batch_size), "adjacency": adjacency(rng, batch_size)}
+    peak = max(sgemm_gflops().values())
+    return {"cpu": cpu_model(), "peak_gflops": peak,
+            "gflop_per_window": model_flops(EpiGraphReg(), inputs, "forward") / batch_size / 1e9}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
@@ -126,6 +142,8 @@ def main() -> None:
     if args.one:
         print(json.dumps(measure(args.one[0], int(args.one[1]), int(args.one[2]))))
         return
+    host = machine(args.batch_size) if args.backend == "tensorflow" else {"cpu": None}
+    print(json.dumps(host), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         cell = Path(tmp) / "hg19_benchmark.h5"
         start = time.perf_counter()
@@ -146,6 +164,9 @@ def main() -> None:
             if result["isolated_forward_s_per_window"]:
                 result["wall_over_windows_x_isolated"] = result["wall_s"] / (
                     n_windows * result["isolated_forward_s_per_window"])
+            if host.get("gflop_per_window"):  # model work only: the padded windows of the last batch count nothing
+                result["gflops_end_to_end"] = n_windows * host["gflop_per_window"] / result["wall_s"]
+                result["fraction_of_peak"] = result["gflops_end_to_end"] / host["peak_gflops"]
             walls[members] = result["wall_s"]
             print(json.dumps(result, indent=1), flush=True)
         if args.members > 1:
