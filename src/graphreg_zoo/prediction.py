@@ -31,6 +31,7 @@ Transform = Callable[[dict, Window], dict]
 TABLE_COLUMNS = ["chrom", "bin_start", "tss", "genes", "n_tss", "n_contact", "prediction", "cage", "model", "fold",
                  "role"]
 SHIFT_WARNING = 0.25  # relative difference of a track quantile that triggers a warning
+SEQUENCE_BATCH = 2  # at most this many windows per forward for end-to-end sequence models (memory)
 
 
 @dataclass
@@ -135,6 +136,8 @@ def _predict_routed(
     bases = _bases_for(members, pair_bases(model, base, allow_mismatch=allow_base_mismatch))
     kind = window_kind(members[0])
     names = input_names(members[0])
+    if "sequence" in names:  # an e2e model's activations over 6 Mb of one-hot DNA take several GB per window
+        batch_size = min(batch_size, SEQUENCE_BATCH)
     n_nodes = {c: cell.n_nodes(c) for c in chroms}
     values = {c: np.full(n, np.nan, dtype=np.float32) for c, n in n_nodes.items()}
     degree = {c: np.zeros(n, dtype=np.int32) for c, n in n_nodes.items()}
@@ -245,7 +248,8 @@ def predict(
         model: a graphreg_zoo model, a fold ensemble, or a zoo name / preset path.
         cell: a CellData or the path of a CellData HDF5 file.
         chroms: chromosomes to predict (default: all in the cell).
-        batch_size: windows per forward pass.
+        batch_size: windows per forward pass (at most SEQUENCE_BATCH = 2 for end-to-end sequence models, whose
+            activations over a 6 Mb window take several GB).
         transform: optional `f(inputs, window) -> inputs` applied before each forward pass
             (used by perturbation analyses).
         progress: show a progress bar.

@@ -263,3 +263,14 @@ def test_edit_batches_pad_the_last_partial_batch_to_one_compiled_shape(cell, seq
     batched = run.predict(edits, batch_size=3)
     assert shapes == [3, 3]
     np.testing.assert_allclose(batched, run.predict(edits, batch_size=1), rtol=1e-5, atol=1e-6)
+
+
+def test_end_to_end_sequence_models_predict_at_most_two_windows_per_forward(cell, seq_model, monkeypatch):
+    """A batch of eight 6 Mb one-hot windows through an e2e model's trunk takes tens of GB: capped at 2."""
+    from graphreg_zoo import prediction
+
+    sizes = []
+    inner = prediction.forward_cage
+    monkeypatch.setattr(prediction, "forward_cage", lambda m, x: sizes.append(len(x["sequence"])) or inner(m, x))
+    prediction.predict(seq_model, cell, batch_size=8, progress=False)
+    assert sizes and max(sizes) == prediction.SEQUENCE_BATCH == 2

@@ -87,7 +87,8 @@ def predict_command(
     chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to predict (default: all)."),
     fmt: str = typer.Option("csv", "--format", help="Gene table format: csv or parquet."),
     bigwig: bool = typer.Option(False, "--bigwig", help="Also write a 5 kb prediction bigWig."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+    batch_size: int = typer.Option(
+        8, "--batch-size", help="Windows per forward pass (end-to-end sequence models: at most 2)."),
     base: Optional[str] = typer.Option(
         None, "--base", help="Seq-CNN base (zoo name or preset) feeding a separately trained Seq model."
     ),
