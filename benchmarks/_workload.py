@@ -80,6 +80,12 @@ def sgemm_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
     return out
 
 
+def host_peak() -> dict:
+    """The CPU model and its fp32 matrix-product rates measured now, with the best of them as `peak_gflops`."""
+    sgemm = sgemm_gflops()
+    return {"cpu": cpu_model(), "sgemm_gflops": sgemm, "peak_gflops": max(sgemm.values())}
+
+
 def _seconds(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()

@@ -5,9 +5,8 @@ isolated forward").
 
 On a synthetic hg19 chr1 CellData (benchmarks/predict.py's generator): seconds per window to assemble batches of
 8 as `predict` does (`window_arrays` + `model_inputs`, first pass over a fresh CellData, each batch dropped before
-the next is made: holding them all, as this script did before, also timed the growth of the process by ~46 MB per
-batch), and Epi-GraphReg's
-compiled forward per window on those distinct batches against one batch repeated (which stays in cache).
+the next is made, since holding them all would also time the process growing by ~46 MB per batch), and
+Epi-GraphReg's compiled forward per window on those distinct batches against one batch repeated (which stays in cache).
 """
 from __future__ import annotations
 
@@ -35,6 +34,7 @@ def main() -> None:
         write_cell(path, chroms=["chr1"])
         cell = CellData(path)
         chosen = windows(cell.n_nodes("chr1"), "chr1")[: args.windows]
+
         def assemble(i: int) -> dict:
             return inference.model_inputs(["epigenome", "adjacency"],
                                           [window_arrays(cell, w, "epi") for w in chosen[i : i + BATCH]])

@@ -91,10 +91,9 @@ def flops(name: str, task: str, batch: int) -> float:
 
 def machine() -> dict:
     """Run in a TensorFlow subprocess: the CPU model and its measured fp32 matrix-product rate."""
-    from _workload import cpu_model, sgemm_gflops
+    from _workload import host_peak
 
-    sgemm = sgemm_gflops()
-    return {"cpu": cpu_model(), "sgemm_gflops": sgemm, "peak_gflops": max(sgemm.values())}
+    return host_peak()
 
 
 def _child(kind: str, payload: list, backend: str = "tensorflow") -> dict | float | None:

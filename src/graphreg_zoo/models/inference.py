@@ -268,10 +268,8 @@ def bottleneck(base, sequence: np.ndarray) -> np.ndarray:
         compile_for_inference(base, {name: chunks[:BASE_CHUNK_BATCH]})
         for i in range(0, len(missing), BASE_CHUNK_BATCH):
             todo = missing[i : i + BASE_CHUNK_BATCH]
-            batch = chunks[todo]
-            if len(todo) < BASE_CHUNK_BATCH:  # one compiled shape
-                batch = np.concatenate([batch, np.zeros((BASE_CHUNK_BATCH - len(todo), *batch.shape[1:]), batch.dtype)])
-            made = np.asarray(base.predict_on_batch({name: batch})["bottleneck"])
+            batch = padded_batch({name: chunks[todo]}, BASE_CHUNK_BATCH)  # one compiled shape
+            made = np.asarray(base.predict_on_batch(batch)["bottleneck"])
             for j, k in enumerate(todo):
                 out[k] = made[j]
                 _CHUNKS.put(keys[k], made[j])
