@@ -110,3 +110,16 @@ def test_the_converter_records_fold_and_base_flavour_from_upstream_names(upstrea
     base = convert_upstream(base_file)
     assert base.data_spec["fold"] == 3 and "base" not in base.data_spec
     assert "fold" not in convert_upstream(upstream_fixtures / "seq_graphreg.h5").data_spec  # no upstream name
+
+
+def test_a_packaged_head_without_its_base_is_refused_naming_the_base_to_pass(synth_cell):
+    """`graphreg-zoo knockout --model demo_seq` without --base: the refusal says which base to pass."""
+    import graphreg_zoo
+    from graphreg_zoo.interpret._windows import members
+    from graphreg_zoo.prediction import predict
+
+    head = graphreg_zoo.load("demo_seq")
+    with pytest.raises(InvalidInputError, match=r"--base demo_seq_base"):
+        predict(head, synth_cell, ["chr2"], progress=False)
+    with pytest.raises(InvalidInputError, match=r"--base demo_seq_base"):
+        members(head)

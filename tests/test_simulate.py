@@ -308,8 +308,8 @@ def test_site_sharpness_puts_planted_sites_within_reach_of_the_knockout_scan(tmp
 def test_composite_activator_stands_out_of_background_dna(tmp_path):
     """GATA1's 7 bp consensus also occurs by chance all over background DNA (a model cannot tell a
     planted site from those by sequence), while GATA1::TAL1's 17 bp composite (the `sequence` preset's
-    activator) drawn near the consensus scores far above almost every chance match: this is what makes
-    the planted activator learnable from DNA. The composite replaces GATA1 everywhere (sites, columns,
+    partner; here the activator) drawn near the consensus scores far above almost every chance match: this is
+    what makes a planted activator learnable from DNA. The composite replaces GATA1 everywhere (sites, columns,
     knockout truth), and an old genome folder (`gata1_fraction`, no `activator`) still loads."""
     plain = simulate(tmp_path / "plain", seed=5, site_sharpness=4.0, **SMALL)
     found, chance = _scan(plain, "GATA1", 1e-4)

@@ -1,14 +1,16 @@
-"""Retrain the two embedded sequence demo models (`load("demo_seq")`, `load("demo_seq_cnn")`).
+"""Retrain the embedded sequence demo models: the Seq-CNN base `load("demo_seq_base")` and the two heads
+on its frozen bottleneck, `load("demo_seq")` (Seq-GraphReg) and `load("demo_seq_cnn")` (Seq-CNN).
 
-    python training/demo_sequence.py OUT [--epochs N] [--install]
+    python training/demo_sequence.py OUT [--epochs N] [--only KEY] [--install]
 
-1. simulates the training genome (`simulate(preset="sequence", seed=0)`: 4 x 6 Mb, GATA1 on 30% of
-   the active elements) into OUT/genome and prepares it into OUT/cell.h5;
-2. trains `demo_synthetic_seq` (Seq-GraphReg e2e) and `demo_synthetic_seqcnn` (Seq-CNN e2e) with the
-   package's engine (`graphreg_zoo.training.engine.train`, recipes in training/recipes/), one after the other,
-   into OUT/seq and OUT/seq_cnn;
+1. simulates the training genome (`simulate(preset="sequence", seed=0)`: 8 chromosomes of 6-5 Mb, KLF1
+   leading on 30% of the active elements) into OUT/genome and prepares it into OUT/cell.h5;
+2. trains `demo_synthetic_seqbase` (Seq-CNN base on 100 kb chunks) into OUT/seq_base, then
+   `demo_synthetic_seq` (Seq-GraphReg) and `demo_synthetic_seqcnn` (Seq-CNN) on its frozen bottleneck into
+   OUT/seq and OUT/seq_cnn, with the package's engine (`graphreg_zoo.training.engine.train`, recipes in
+   training/recipes/); `--only seq` reuses the base in OUT/seq_base;
 3. adds to each card the command, the wall time of its training and the machine (CPU model, cores,
-   backend); with `--install` copies both presets over the packaged ones in src/graphreg_zoo/_demo/.
+   backend); with `--install` copies the presets over the packaged ones in src/graphreg_zoo/_demo/.
 
 Everything is seeded (genome, initial weights, window order), so the same command on the same
 machine and library versions gives the same weights.
@@ -26,8 +28,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = {"seq": "demo_synthetic_seq", "seq_cnn": "demo_synthetic_seqcnn"}
-PACKAGED = {"seq": "model_seq", "seq_cnn": "model_seq_cnn"}
+BASE = "seq_base"
+RUNS = {BASE: "demo_synthetic_seqbase", "seq": "demo_synthetic_seq", "seq_cnn": "demo_synthetic_seqcnn"}
+PACKAGED = {BASE: "model_seq_base", "seq": "model_seq", "seq_cnn": "model_seq_cnn"}
 GENOME_SEED = 0
 
 
@@ -80,6 +83,24 @@ def _outside_names(value, out: Path):
     return value
 
 
+def _trained_base(out: Path):
+    """The base trained by an earlier run into OUT/seq_base (the heads of `--only seq` need it)."""
+    import graphreg_zoo
+
+    folder = out / BASE
+    if not (folder / "card.json").is_file():
+        sys.exit(f"error: no trained base in {folder}: train it first (--only {BASE}, or no --only)")
+    return graphreg_zoo.load(str(folder))
+
+
+def _test_score(metrics: dict) -> str:
+    """The test chromosome's Pearson R: of CAGE for a head, of each track for the base."""
+    test = metrics["test"]
+    if "A" in test:
+        return f"test R {test['A']['pearson']:.3f}"
+    return "test R " + ", ".join(f"{track} {m['pearson']:.3f}" for track, m in test.items() if track != "chroms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -91,19 +112,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from graphreg_zoo.training.engine import train
 
+    keys = [k for k in RUNS if k in (args.only or RUNS)]  # the base first
+    base = None if BASE in keys else _trained_base(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     cell = prepare_genome(args.out, args.chrom_length)
     given = argv if argv is not None else sys.argv[1:]
     command = "python training/demo_sequence.py " + " ".join("OUT" if Path(a) == args.out else a for a in given)
     overrides = {"epochs": args.epochs} if args.epochs else {}
-    for key in args.only or RUNS:
+    for key in keys:
         recipe = ROOT / "training" / "recipes" / f"{RUNS[key]}.yaml"
         start = time.perf_counter()
-        result = train(recipe, cell, out_dir=args.out / key, progress=True, **overrides)
+        result = train(recipe, cell, out_dir=args.out / key, progress=True, base=base, **overrides)
         seconds = time.perf_counter() - start
         record_run(result.preset, args.out, command, seconds)
-        test_r = result.metrics["test"]["A"]["pearson"]
-        print(f"{RUNS[key]}: best epoch {result.best_epoch}, test R {test_r:.3f}, {seconds:.0f} s", flush=True)
+        print(f"{RUNS[key]}: best epoch {result.best_epoch}, {_test_score(result.metrics)}, {seconds:.0f} s",
+              flush=True)
+        if key == BASE:
+            base = result.model
         if args.install:
             target = ROOT / "src" / "graphreg_zoo" / "_demo" / PACKAGED[key]
             shutil.rmtree(target, ignore_errors=True)

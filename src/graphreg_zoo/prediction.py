@@ -213,13 +213,13 @@ def predict_nodes(
 
     from .models.inference import needs_bottleneck
     from .prep.cell import as_cell
+    from .training.bottlenecks import missing_base_error
     from .zoo.load import as_model
 
     model, cell = as_model(model), as_cell(cell)
     base = as_model(base) if base is not None else None
     if needs_bottleneck(input_names(first_member(model))) and base is None:
-        raise InvalidInputError(f"{first_member(model).name} reads a Seq-CNN base bottleneck: pass base= (--base) the "
-                                "Seq-CNN base it was trained on (same fold).")
+        raise missing_base_error(first_member(model))
     chroms = cell_chroms(cell, chroms)
     forward = _forward(model, precision)
     for message in check_compatibility(model, cell, strict=strict):

@@ -9,9 +9,10 @@ import typer
 def demo_command(
     out: Path = typer.Option(Path("graphreg_zoo_demo"), "--out", "-o", help="Output directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-    sequence: bool = typer.Option(False, "--sequence", help="Instead: knock GATA1's motifs out of a held-out "
-                                  "genome's DNA with the packaged Seq-GraphReg and Seq-CNN and score both on "
-                                  "the planted targets (a few minutes on a CPU; outputs in OUT/sequence)."),
+    sequence: bool = typer.Option(False, "--sequence", help="Instead: knock the planted lead activator's motifs "
+                                  "out of a held-out genome's DNA with the packaged Seq-GraphReg and Seq-CNN and "
+                                  "score both on the planted targets (a few minutes on a CPU; outputs in "
+                                  "OUT/sequence)."),
     seed: int = typer.Option(1, "--seed", help="With --sequence: the held-out genome's seed (the sequence "
                              "models trained on seed 0)."),
 ) -> None:

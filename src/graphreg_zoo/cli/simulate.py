@@ -11,7 +11,7 @@ def simulate(
     out: Path = typer.Option(..., "-o", "--out", help="Folder to write (replaced atomically)."),
     seed: int = typer.Option(0, help="Random seed: the same seed gives the same data."),
     preset: str = typer.Option("default", help="default (5 x 10 Mb), demo (4 x 6 Mb), tiny (2 x 3 Mb) or sequence "
-                               "(4 x 6 Mb, GATA1 on 30% of the enhancers: the sequence demo models' genome)."),
+                               "(8 x 6-5 Mb, KLF1 on 30% of the enhancers: the sequence demo models' genome)."),
     n_chroms: Optional[int] = typer.Option(None, help="Number of chromosomes (overrides the preset)."),
     chrom_length: Optional[int] = typer.Option(None, help="Length of chr1 in bp (overrides the preset)."),
     loop_fraction: float = typer.Option(0.5, help="Fraction of genes with loop-connected distal enhancers."),

@@ -20,7 +20,7 @@ from ..errors import InvalidInputError
 from ..geometry import NODE_BIN, WINDOW_BP, WINDOW_NODES
 from ..models.inference import forward_cage, input_names, model_inputs
 from ..prep.windows import Window, window_arrays, windows
-from ..training.bottlenecks import pair_bases
+from ..training.bottlenecks import missing_base_error, pair_bases
 
 Edit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 #: input name -> the window_arrays kind that supplies it
@@ -70,11 +70,7 @@ def members(model, base=None, *, allow_base_mismatch: bool = False) -> list[Memb
     out = [Member(m, b) for m, b in pair_bases(model, base, allow_mismatch=allow_base_mismatch)]
     for m in out:
         if m.primary == "bottleneck" and m.base is None:
-            trained_on = ((getattr(m.model, "data_spec", None) or {}).get("base") or {}).get("name")
-            raise InvalidInputError(
-                f"{m.model.name} reads a Seq-CNN base bottleneck; pass base= (--base) the Seq-CNN base it was "
-                f"trained on{f' ({trained_on})' if trained_on else ''}, of the same fold"
-            )
+            raise missing_base_error(m.model)
     return out
 
 

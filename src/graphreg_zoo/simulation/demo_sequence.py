@@ -1,11 +1,13 @@
 """`graphreg-zoo demo --sequence`: the paper's TF-motif knockout at the sequence level, on planted truth.
 
-The packaged sequence models (`load("demo_seq")`: Seq-GraphReg e2e, `load("demo_seq_cnn")`:
-Seq-CNN e2e) were trained on the DNA of the `sequence` simulation preset (seed 0; retrain with
-`python training/demo_sequence.py OUT`). Here a genome of the same process they never saw (seed 1,
-two chromosomes) is simulated and prepared; the planted lead activator's (GATA1) motif hits, found by
-scanning its FASTA, are zeroed in the one-hot DNA, and both models' predicted fold changes are
-ranked against the simulator's knockout truth:
+The packaged sequence models are the original's separate route: a Seq-CNN base (`load("demo_seq_base")`,
+DNA -> H3K4me3, H3K27ac, DNase on 100 kb chunks) and two heads on its frozen bottleneck,
+`load("demo_seq")` (Seq-GraphReg) and `load("demo_seq_cnn")` (Seq-CNN), trained on the DNA of the
+`sequence` simulation preset (seed 0; retrain with `python training/demo_sequence.py OUT`). Here a genome of
+the same process they never saw (seed 1, two chromosomes) is simulated and prepared; the planted lead
+activator's (KLF1) motif hits, found by scanning its FASTA, are zeroed in the one-hot DNA, the base recomputes
+the edited chunks' bottleneck, and both heads' predicted fold changes are ranked against the simulator's
+knockout truth:
 
 - all targets: genes whose true log2FC under the knockout is <= -0.5 (`truth.tf_targets`);
 - distal targets: those of them with an activator-carrying enhancer more than 20 kb from the TSS
@@ -24,11 +26,12 @@ import pandas as pd
 from .genome import PRESETS
 
 SEQUENCE_MODELS = {"Seq-GraphReg": "demo_seq", "Seq-CNN": "demo_seq_cnn"}
+SEQUENCE_BASE = "demo_seq_base"  # the frozen Seq-CNN base both heads read
 TRAINING_SEED = 0
 HELD_OUT_SEED = 1
 HELD_OUT_CHROMS = 2
 SIM_PRESET = "sequence"
-ACTIVATOR = PRESETS[SIM_PRESET]["activator"]  # GATA1
+ACTIVATOR = PRESETS[SIM_PRESET]["activator"]  # KLF1
 DISTAL_MIN = 20_000  # bp: a planted enhancer farther than this from the TSS is distal
 EFFECT_MIN = 0.05  # a link regulates its gene above this effect (the simulator's cut for tf_targets)
 TOP = 20
@@ -143,7 +146,7 @@ def held_out_genome(out: Path, seed: int = HELD_OUT_SEED, progress: bool = False
 def run_sequence_demo(out_dir: str | Path = "graphreg_zoo_demo/sequence", *, seed: int = HELD_OUT_SEED,
                       progress: bool = True) -> SequenceDemoSummary:
     """Knock out the planted activator's motifs in a held-out genome's DNA (of `seed`) with both sequence
-    models; score them."""
+    heads on the packaged base; score them."""
     from ..interpret.perturb import knockout
     from ..prediction import write_table
     from ..zoo.load import load
@@ -153,8 +156,10 @@ def run_sequence_demo(out_dir: str | Path = "graphreg_zoo_demo/sequence", *, see
     out.mkdir(parents=True, exist_ok=True)
     sim, cell = held_out_genome(out, seed, progress)
     scores, files = {}, {"cell": cell.path}
+    base = load(SEQUENCE_BASE)
     for label, preset in SEQUENCE_MODELS.items():
-        ko = knockout(load(preset), cell, ACTIVATOR, motifs=sim.files["motifs"], mode="zero", progress=progress)
+        ko = knockout(load(preset), cell, ACTIVATOR, motifs=sim.files["motifs"], mode="zero", base=base,
+                      progress=progress)
         files[f"knockout_{preset}"] = write_table(ko, out / f"knockout_{preset}.csv")
         scores[label] = knockout_scores(ko, sim.truth)
     return SequenceDemoSummary(out, seed, scores, files)

@@ -39,6 +39,20 @@ def _card(model) -> dict:
     return dict(getattr(model, "card", None) or {})
 
 
+def missing_base_error(head) -> InvalidInputError:
+    """The refusal for a head that reads a bottleneck but was given no base: it names the base recorded at
+    training and, where that base ships in the package (the demo heads), the name to pass."""
+    from ..zoo.load import packaged_name
+
+    recorded = _card(head).get("base_model") or {}
+    trained_on = recorded.get("name") or (_spec(head).get("base") or {}).get("name")
+    shipped = packaged_name(recorded.get("recipe"))
+    return InvalidInputError(
+        f"{head.name} reads a Seq-CNN base bottleneck: pass base= (--base) the Seq-CNN base it was trained on"
+        f"{f' ({trained_on})' if trained_on else ''}, of the same fold"
+        f"{f'; this packaged head was trained on base={shipped!r} (--base {shipped})' if shipped else ''}")
+
+
 def _fold_of(model) -> int | None:
     """A lone model's fold: recorded in its data_spec (training, conversion) or on its card (zoo, preset)."""
     fold = _spec(model).get("fold")

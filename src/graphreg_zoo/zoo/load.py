@@ -10,6 +10,7 @@ Raw files are verified and cached by `filecache.py`; converted presets are cache
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,17 @@ PACKAGED = {
     "demo_cnn": Path(__file__).resolve().parents[1] / "_demo" / "model_cnn",
     "demo_seq": Path(__file__).resolve().parents[1] / "_demo" / "model_seq",
     "demo_seq_cnn": Path(__file__).resolve().parents[1] / "_demo" / "model_seq_cnn",
+    "demo_seq_base": Path(__file__).resolve().parents[1] / "_demo" / "model_seq_base",
 }
+
+
+def packaged_name(recipe: str | None) -> str | None:
+    """The packaged preset trained by `recipe` (the name on its card), if one ships in the package."""
+    for name, folder in PACKAGED.items():
+        card = folder / "card.json"
+        if recipe and card.is_file() and json.loads(card.read_text()).get("name") == recipe:
+            return name
+    return None
 
 
 def member_spec(entry: dict[str, Any]) -> FileSpec:
@@ -96,8 +107,9 @@ def load(name: str, **kwargs: Any) -> Any:
     """Load a model by zoo name, `name@foldN`, `hf://org/repo@rev`, preset directory or upstream `.h5`.
 
     A family loads as a FoldEnsemble; everything else as one Keras model. `demo` and
-    `demo_cnn` (epigenome), `demo_seq` and `demo_seq_cnn` (sequence, end-to-end) are the small models
-    shipped in the package (trained on the synthetic genome). `kwargs` go to the
+    `demo_cnn` (epigenome), `demo_seq` and `demo_seq_cnn` (sequence: Seq-GraphReg and Seq-CNN heads on the
+    frozen Seq-CNN base `demo_seq_base`) are the small models shipped in the package (trained on the
+    synthetic genome). `kwargs` go to the
     upstream converter (e.g. `return_attention=True`) and bypass the preset cache.
 
     Example: ``model = graphreg_zoo.load("epi_K562_hichip_fdr01@fold1")``.
