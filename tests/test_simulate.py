@@ -315,6 +315,7 @@ def test_composite_activator_stands_out_of_background_dna(tmp_path):
     found, chance = _scan(plain, "GATA1", 1e-4)
     planted = len(plain.truth.motif_sites.query("tf == 'GATA1'"))
     assert found > 0.85 and chance > 3 * planted
+    assert _scan(plain, "KLF1", 1e-4)[1] < 0.6 * chance, "KLF1 (the sequence preset's lead) matches by chance ~half as often"
     composite = simulate(tmp_path / "composite", seed=5, site_sharpness=4.0, activator="GATA1::TAL1", **SMALL)
     found, chance = _scan(composite, "GATA1::TAL1", 1e-6)
     planted = len(composite.truth.motif_sites.query("tf == 'GATA1::TAL1'"))

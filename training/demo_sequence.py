@@ -93,14 +93,6 @@ def _trained_base(out: Path):
     return graphreg_zoo.load(str(folder))
 
 
-def _test_score(metrics: dict) -> str:
-    """The test chromosome's Pearson R: of CAGE for a head, of each track for the base."""
-    test = metrics["test"]
-    if "A" in test:
-        return f"test R {test['A']['pearson']:.3f}"
-    return "test R " + ", ".join(f"{track} {m['pearson']:.3f}" for track, m in test.items() if track != "chroms")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -110,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(RUNS), action="append", help="train only these models")
     parser.add_argument("--install", action="store_true", help="copy the presets into src/graphreg_zoo/_demo/")
     args = parser.parse_args(argv)
-    from graphreg_zoo.training.engine import train
+    from graphreg_zoo.training.engine import held_out_pearson, train
 
     keys = [k for k in RUNS if k in (args.only or RUNS)]  # the base first
     base = None if BASE in keys else _trained_base(args.out)
@@ -125,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         result = train(recipe, cell, out_dir=args.out / key, progress=True, base=base, **overrides)
         seconds = time.perf_counter() - start
         record_run(result.preset, args.out, command, seconds)
-        print(f"{RUNS[key]}: best epoch {result.best_epoch}, {_test_score(result.metrics)}, {seconds:.0f} s",
-              flush=True)
+        test_r = ", ".join(f"{name} {r:.3f}" for name, r in held_out_pearson(result.metrics).items())
+        print(f"{RUNS[key]}: best epoch {result.best_epoch}, test R {test_r}, {seconds:.0f} s", flush=True)
         if key == BASE:
             base = result.model
         if args.install:

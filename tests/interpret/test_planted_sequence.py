@@ -115,26 +115,25 @@ def training_cell(tmp_path_factory):
     return CellData(prepare(sim.files["cell_yaml"], sim.out_dir / "cell.h5", progress=False))
 
 
-def _test_pearson(metrics: dict) -> dict[str, float]:
-    """The test Pearson R of a head (CAGE) or of the base (each track)."""
-    test = metrics["test"]
-    if "A" in test:
-        return {"cage": test["A"]["pearson"]}
-    return {track: m["pearson"] for track, m in test.items() if track != "chroms"}
-
-
 @pytest.mark.parametrize("name", sorted([*SEQUENCE_MODELS.values(), SEQUENCE_BASE]))
 def test_presets_reproduce_their_recorded_test_r(name, training_cell):
     """Each packaged preset, loaded offline, scores its card's test R on the training genome's test chromosome
     (the heads through the packaged base)."""
     import graphreg_zoo
-    from graphreg_zoo.training.engine import held_out_metrics
+    from graphreg_zoo.training.engine import held_out_metrics, held_out_pearson
     from graphreg_zoo.zoo.load import PACKAGED
 
     card = json.loads((PACKAGED[name] / "card.json").read_text())
     split = {"test": card["chromosomes"]["test"]}
     base = None if name == SEQUENCE_BASE else graphreg_zoo.load(SEQUENCE_BASE)
-    measured = _test_pearson(held_out_metrics(graphreg_zoo.load(name), training_cell, split, base=base))
-    recorded = _test_pearson(card["metrics"])
+    measured = held_out_pearson(held_out_metrics(graphreg_zoo.load(name), training_cell, split, base=base))
+    recorded = held_out_pearson(card["metrics"])
     assert measured == pytest.approx(recorded, abs=1e-3) and len(recorded) in (1, 3)
     assert card["training_run"]["machine"]["cpu"] and card["training_run"]["seconds"] > 0
+
+
+def test_the_sequence_presets_take_at_most_5_mb_together():
+    from graphreg_zoo.zoo.load import PACKAGED
+
+    folders = [PACKAGED[n] for n in (*SEQUENCE_MODELS.values(), SEQUENCE_BASE)]
+    assert sum(f.stat().st_size for folder in folders for f in folder.iterdir()) <= 5_000_000

@@ -70,8 +70,8 @@ PRESETS = {
     # the sequence demo: KLF1 leads on 30% of active elements (the GATA1::TAL1 composite alone drives the
     # rest), promoters nearly uniform (their strength is not in the DNA), so the KLF1 knockout truth is a
     # minority of genes; KLF1 because the pilots' sequence trunks learned it and never GATA1 (docs/simulation.md);
-    # sites near the consensus, so that a motif scan finds the planted sites
-    # 8 chromosomes: the heads on the frozen base need the windows of 6 to generalise (4 x 6 Mb gave 6)
+    # sites near the consensus, so that a motif scan finds the planted sites; 8 chromosomes, so that the heads
+    # train on the 18 windows of chr1-6 (the pilots' 6 windows gave a weaker knockout)
     "sequence": {"n_chroms": 8, "chrom_length": 6_000_000, "activator": "KLF1", "partner": "GATA1::TAL1",
                  "activator_fraction": 0.3, "promoter_sd": 0.3, "site_sharpness": 4.0},
 }

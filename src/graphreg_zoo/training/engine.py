@@ -463,6 +463,15 @@ def _resolve_base(base, fold: int | None, recipe: dict):
     return base
 
 
+def held_out_pearson(metrics: dict[str, Any], role: str = "test") -> dict[str, float]:
+    """Pearson R of `held_out_metrics` on one role's chromosomes: `{"cage": R}` for a CAGE model (gene set A),
+    one R per track for a Seq-CNN base."""
+    held_out = metrics[role]
+    if "A" in held_out:
+        return {"cage": held_out["A"]["pearson"]}
+    return {track: m["pearson"] for track, m in held_out.items() if track != "chroms"}
+
+
 def held_out_metrics(model, cell, split: dict[str, list[str]], base=None, config: TrainConfig | None = None
                      ) -> dict[str, Any]:
     """Gene-level metrics (gene sets A-D, pooled) on the validation and test chromosomes; for a
