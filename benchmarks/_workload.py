@@ -18,6 +18,15 @@ def adjacency(rng: np.random.Generator, batch: int) -> np.ndarray:
     return (rng.random((batch, 1200, 1200)) < 0.01).astype("float32")
 
 
+def as_predicted(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A batch as prediction hands it to the model (`inference.model_inputs`: the adjacency as booleans), so a
+    timed forward converts what prediction's does; train steps keep float32, as the training data feeds it."""
+    from graphreg_zoo.models.inference import model_inputs
+
+    n = len(next(iter(inputs.values())))
+    return model_inputs(list(inputs), [{k: v[i] for k, v in inputs.items()} for i in range(n)])
+
+
 def epigenome(rng: np.random.Generator, batch: int) -> np.ndarray:
     """Three gamma-distributed 100 bp tracks over a 6 Mb window, (batch, 60000, 3) float32."""
     return rng.gamma(0.5, 2, size=(batch, 60000, 3)).astype("float32")

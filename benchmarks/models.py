@@ -54,7 +54,7 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int, precision
     import resource
 
     import keras
-    from _workload import median_seconds, model_by_name
+    from _workload import as_predicted, median_seconds, model_by_name
 
     from graphreg_zoo.training.engine import set_frozen_batchnorm
     from graphreg_zoo.training.objectives import poisson_loss_class
@@ -62,6 +62,8 @@ def measure(name: str, mode: str, task: str, repeats: int, batch: int, precision
     model = model_by_name(name, precision)
     set_frozen_batchnorm(model, task == "train")  # the engine trains with frozen BatchNorm statistics
     x, y = _inputs(name, batch)
+    if task == "forward":
+        x = as_predicted(x)
     if mode != "eager" or task == "train":
         loss = poisson_loss_class()(bins=None if name == "seq_cnn_base" else (400, 800))
         model.compile(optimizer=keras.optimizers.Adam(2e-4), loss={k: loss for k in y},

@@ -164,6 +164,7 @@ def package_call(name: str, task: str, x: list, y: dict):
     the engine (`training.objectives.objective` with `upstream_compat`, as the packaged recipes train:
     Keras' compiled train function with the family's loss and metrics)."""
     import keras
+    from _workload import as_predicted
 
     from graphreg_zoo.models.inference import compile_for_inference
     from graphreg_zoo.training.objectives import objective
@@ -175,6 +176,7 @@ def package_call(name: str, task: str, x: list, y: dict):
     if name == "seq_graphreg_e2e":
         inputs["sequence"] = inputs["sequence"].reshape(1, -1, 4)
     if task == "forward":
+        inputs = as_predicted(inputs)
         compile_for_inference(model, inputs)
         return lambda: model.predict_on_batch(inputs)
     goal = objective(model, upstream_compat=True)

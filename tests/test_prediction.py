@@ -58,6 +58,29 @@ def test_compiled_forward_equals_eager_and_xla_gives_way_quietly():
                                    rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.backend
+def test_the_adjacency_goes_in_as_its_edges_and_predicts_as_the_weighted_graph():
+    """`model_inputs` hands the adjacency over as `adjacency > 0` (booleans: a quarter of the bytes to copy):
+    negative or fractional entries included, the compiled forward on it equals the model on the float32 graph
+    it came from, so nothing the model sees changes."""
+    from graphreg_zoo.models import EpiGraphReg
+    from graphreg_zoo.models.inference import forward_cage, model_inputs
+
+    rng = np.random.default_rng(3)
+    graph = np.zeros((2, WINDOW_NODES, WINDOW_NODES), dtype="float32")
+    where = rng.random(graph.shape) < 0.01
+    graph[where] = rng.choice(np.array([0.5, 2.0, -1.0], dtype="float32"), size=int(where.sum()))
+    arrays = [{"epigenome": rng.gamma(0.5, 2, size=(WINDOW_NODES * 50, 3)).astype("float32"), "adjacency": g}
+              for g in graph]
+    batch = model_inputs(["epigenome", "adjacency"], arrays)
+    assert batch["adjacency"].dtype == bool
+    np.testing.assert_array_equal(batch["adjacency"], graph > 0)
+    model = EpiGraphReg(seed=0)
+    as_floats = {"epigenome": batch["epigenome"], "adjacency": graph}
+    np.testing.assert_allclose(forward_cage(model, batch), np.asarray(model(as_floats, training=False)["cage"]),
+                               rtol=1e-5, atol=1e-7)
+
+
 def test_stitching_equals_the_middles_of_the_windows(synth_cell):
     from graphreg_zoo.models import EpiGraphReg
 

@@ -58,6 +58,57 @@ def test_track_reads_are_the_files_rows_and_the_callers_own(toy):
     np.testing.assert_array_equal(cell.tracks("chr1"), stored["chr1"])
 
 
+def _read_in_child(cell, queue) -> None:
+    queue.put(cell.tracks("chr2", 5, 50))
+
+
+def test_reads_stay_the_files_rows_across_threads_pickling_and_a_fork(toy):
+    """CellData keeps its HDF5 datasets open (their chunk cache saves decompressing overlapping windows
+    again); reads from two threads at once, from an unpickled copy and from a forked child, which must
+    open the file afresh, are still the file's rows."""
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    import h5py
+
+    _, cell = toy
+    with h5py.File(cell.path, "r") as h5:
+        stored = h5["chroms/chr2/tracks"][:]
+    np.testing.assert_array_equal(cell.tracks("chr2", 5, 50), stored[5:50])  # opened in this process
+    spans = [(start, start + 37) for start in range(0, len(stored) - 37, 11)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got = list(pool.map(lambda span: cell.tracks("chr2", *span), spans * 4))
+    for (start, stop), rows in zip(spans * 4, got):
+        np.testing.assert_array_equal(rows, stored[start:stop])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(cell)).tracks("chr2", 5, 50), stored[5:50])
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_read_in_child, args=(cell, queue))
+    child.start()
+    rows = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(rows, stored[5:50])
+
+
+def test_a_closed_celldata_lets_the_file_be_edited_and_reads_it_again(tmp_path):
+    """HDF5 refuses to open a file for writing while the process holds it open for reading: `close()` (or the
+    end of a `with` block) releases it, and a later read opens it again and sees the edit."""
+    import h5py
+
+    spec = toy_cell(tmp_path, np.random.default_rng(2))
+    path = prepare(spec, tmp_path / "toy.h5", progress=False)
+    with CellData(path) as cell:
+        before = cell.tracks("chr1", 0, 10)
+        with pytest.raises(OSError):
+            h5py.File(path, "r+")
+    with h5py.File(path, "r+") as h5:
+        h5["chroms/chr1/tracks"][0:10] = before + 1.0
+    np.testing.assert_array_equal(cell.tracks("chr1", 0, 10), before + 1.0)
+    cell.close()
+
+
 def test_toy_graph_and_tss(toy):
     _, cell = toy
     g = cell.graph("chr1")

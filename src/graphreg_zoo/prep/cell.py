@@ -9,6 +9,7 @@ import dataclasses
 import datetime
 import json
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ FORMAT_VERSION = 1
 REFERENCE_CHROM = "chr1"  # upstream_minmax takes each track's maximum on this chromosome
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 _URL_PREFIXES = ("http://", "https://", "ftp://")
+_OPEN_LOCK = threading.Lock()  # one CellData is read from the prediction loader's thread and the caller's
 
 
 def prepare(
@@ -403,6 +405,10 @@ def _quantiles(h5, chroms: list[str]) -> dict[str, dict[str, float]]:
 class CellData:
     """Read-only access to a CellData HDF5 file (docs/celldata-format.md).
 
+    Reads keep the file open (HDF5's chunk cache then serves overlapping windows) until `close()`, the end of a
+    `with` block or the object's deletion; HDF5 refuses to open a file for writing in a process that holds it
+    open for reading, so close it before editing the file in place.
+
     Example:
         >>> cell = CellData("K562.h5")                    # doctest: +SKIP
         >>> cell.tracks("chr1").shape                    # doctest: +SKIP
@@ -475,12 +481,42 @@ class CellData:
         return int(self.attrs["chrom_sizes"][chrom])
 
     def _read(self, chrom: str, name: str, rows: slice = slice(None)):
+        self._size(chrom)
+        node = self._dataset(f"chroms/{chrom}/{name}")
+        return None if node is None else node[rows]
+
+    def _dataset(self, key: str):
+        """The dataset at `key` (None if absent), opened once per process and kept open: HDF5 keeps
+        decompressed chunks per open dataset, and consecutive windows overlap by two thirds, so opening the
+        file per read decompressed every track chunk three times. Reopened after a fork (an HDF5 handle must
+        not cross processes)."""
         import h5py
 
-        self._size(chrom)
-        with h5py.File(self.path, "r") as h5:
-            node = h5.get(f"chroms/{chrom}/{name}")
-            return None if node is None else node[rows]
+        with _OPEN_LOCK:
+            pid, handle, datasets = self.__dict__.get("_h5", (None, None, None))
+            if pid != os.getpid():
+                handle, datasets = h5py.File(self.path, "r"), {}
+                self._h5 = (os.getpid(), handle, datasets)
+            if key not in datasets:
+                datasets[key] = handle.get(key)
+            return datasets[key]
+
+    def close(self) -> None:
+        """Close the file (reads after this open it again)."""
+        with _OPEN_LOCK:
+            pid, handle, _ = self.__dict__.pop("_h5", (None, None, None))
+        if pid == os.getpid():  # a forked child leaves its parent's handle alone
+            handle.close()
+
+    def __enter__(self) -> "CellData":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the open file (data loader workers open their own)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_h5"}
 
     def tracks(self, chrom: str, start: int | None = None, stop: int | None = None) -> np.ndarray:
         """float32 (n_100bp, 3) tracks of `chrom` (optionally bins [start, stop)), in `track_names` order."""
