@@ -211,7 +211,7 @@ def predict_nodes(
     """Per-node predictions for each chromosome (see `predict` for the arguments)."""
     from rich.progress import Progress
 
-    from .models.inference import needs_bottleneck
+    from .models.inference import check_precision, needs_bottleneck
     from .prep.cell import as_cell
     from .training.bottlenecks import missing_base_error
     from .zoo.load import as_model
@@ -221,6 +221,7 @@ def predict_nodes(
     if needs_bottleneck(input_names(first_member(model))) and base is None:
         raise missing_base_error(first_member(model))
     chroms = cell_chroms(cell, chroms)
+    check_precision(precision, model)
     forward = _forward(model, precision)
     for message in check_compatibility(model, cell, strict=strict):
         warnings.warn(message, ContractWarning, stacklevel=2)
@@ -261,9 +262,10 @@ def predict(
             instead of warning (`ContractWarning`); see `check_compatibility`.
         allow_base_mismatch: run a mismatched base anyway (with a warning).
         precision: 'float32' (default) or 'bfloat16': the model's mixed_bfloat16 twin with the same weights
-            (bfloat16 products, float32 heads; a Seq-CNN base making a bottleneck stays float32). Refused
-            on hardware without native bfloat16 (a GPU, or a CPU with AVX512_BF16 / AMX), where it would
-            be emulated and slower (docs/performance.md, "Inference").
+            (bfloat16 products, float32 input block and heads). Epigenome models only (a sequence model's
+            bfloat16 forward does not agree with float32 to R 0.999); refused on hardware without native
+            bfloat16 (a GPU, or a CPU with AVX512_BF16 / AMX), where it would be emulated and slower
+            (docs/performance.md, "Inference").
 
     Returns a DataFrame with columns chrom, bin_start, tss, genes, n_tss, n_contact,
     prediction, cage (NaN without CAGE), model (its name), fold (the fold model used:

@@ -100,7 +100,8 @@ def predict_command(
     ),
     precision: str = typer.Option(
         "float32", "--precision",
-        help="float32, or bfloat16 on a GPU or a CPU with AVX512_BF16/AMX (refused elsewhere: it would be emulated).",
+        help="float32, or bfloat16 for the epigenome models on a GPU or a CPU with AVX512_BF16/AMX (refused for "
+             "sequence models and on other hardware).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     include: str = typer.Option("", "--include", help=INCLUDE_HELP),
@@ -125,6 +126,7 @@ def predict_command(
     check_precision(precision)
     with _output_dir(out):
         loader = functools.cache(lambda: load(model))
+        check_precision(precision, loader())  # before a reference cell is built for it
         data = CellData(_cell_file(cell, out, model, loader, yes=yes, quiet=quiet))
         loaded = loader()
         with warnings.catch_warnings(record=True) as caught:

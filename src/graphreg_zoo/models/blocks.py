@@ -80,14 +80,18 @@ class Builder:
             return self.bn(self.conv(x, filters, kernel, activation=None), relu_input=True, pool=pool, remat=remat)
         return self.bn(self.conv(x, filters, kernel))
 
-    def trunk(self, x, stages, *, undropped: int = 1, remat: bool = False):
+    def trunk(self, x, stages, *, undropped: int = 1, remat: bool = False, float32_stages: int = 0):
         """Conv-pool trunk: `stages` is a list of (filters, kernel, pool or None).
 
         The first `undropped` stages have no Dropout before their conv (1 in every
         GraphReg model except the e2e sequence trunk, which has 2). `remat` as in `conv_bn`.
+        The first `float32_stages` stages run in float32 whatever the precision.
         """
+        precision = self.precision
         for i, (filters, kernel, pool) in enumerate(stages):
+            self.precision = "float32" if i < float32_stages else precision
             x = self.conv_bn(x, filters, kernel, pool=pool, dropout=i >= undropped, remat=remat)
+        self.precision = precision
         return x
 
     def dilated_stack(self, x, n_blocks: int, filters: int = 64):

@@ -172,11 +172,19 @@ def _copy(model, precision: str):
     return type(model).from_config(config)
 
 
-def check_precision(precision: str) -> str:
-    """`precision` if this machine can predict in it; refuses bfloat16 where the hardware would only emulate it
-    (slower than float32 and no more accurate) and names what it needs."""
+def check_precision(precision: str, model=None) -> str:
+    """`precision` if this machine can predict in it (and `model`, if given, is offered it); refuses bfloat16
+    where the hardware would only emulate it (slower than float32 and no more accurate) and names what it
+    needs, and for a family whose bfloat16 forward is not checked to agree with float32."""
     if precision not in PRECISIONS:
         raise InvalidInputError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    family = family_of(model) if model is not None else None
+    if precision == "bfloat16" and family is not None and not family.bfloat16_inference:
+        raise InvalidInputError(
+            f"bfloat16 inference is offered for the epigenome models (Epi-GraphReg, Epi-CNN) only, whose bfloat16 "
+            f"forward agrees with float32 to R >= 0.999; {family.name} predicts in float32 (in bfloat16 the sequence "
+            "trunk agreed only to R 0.99 on the converted Seq-GraphReg e2e fixture: docs/performance.md). "
+            "Use precision='float32'.")
     if precision == "bfloat16" and not bfloat16_hardware():
         from .compile_choice import cpu_model
 
