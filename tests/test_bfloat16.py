@@ -50,7 +50,7 @@ def test_bfloat16_predicts_the_converted_fixtures_as_float32_does(upstream_fixtu
     """The original implementation's checkpoints, converted, on their stored inputs: R >= 0.999 against float32
     at all 1200 nodes (measured: 0.99989 Epi-GraphReg, 0.99967 Epi-CNN; 0.9989 and 0.9993 while the first block,
     which reads the continuous tracks, also ran in bfloat16); the largest relative error stays within 20 %
-    (measured 9.6 % and 14.8 %, at nodes predicting a few hundredths)."""
+    (measured 9.6 % and 14.8 %)."""
     from graphreg_zoo.zoo.upstream import convert_upstream
 
     from .models._parity import fixture_inputs
