@@ -2,7 +2,7 @@
 
     KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false python benchmarks/gpu.py
 
-Measures: Epi-GraphReg prediction throughput (windows/s) at batch 1/16, its train step, and the
+Measures: Epi-GraphReg prediction throughput (windows/s) at batch 1/16/64, its train step, and the
 Seq-GraphReg e2e train step (6 Mb window) in float32, mixed_bfloat16 and with rematerialised
 sequence trunk, with the peak device memory of each (a fresh process per configuration).
 """
@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 CASES = [
-    ("epi_predict", 1, {}), ("epi_predict", 16, {}), ("epi_train", 1, {}),
+    ("epi_predict", 1, {}), ("epi_predict", 16, {}), ("epi_predict", 64, {}), ("epi_train", 1, {}),
     ("e2e_train", 1, {}), ("e2e_train", 1, {"precision": "mixed_bfloat16"}), ("e2e_train", 1, {"remat": True}),
     ("e2e_predict", 1, {}),
 ]
