@@ -69,7 +69,7 @@ def test_bfloat16_is_refused_for_the_sequence_models_before_any_work(synth_cell,
     model is refused with the reason, before its CellData is read, by the API and the CLI alike."""
     from graphreg_zoo.models import SeqGraphRegE2E
 
-    with pytest.raises(InvalidInputError, match=r"Epi-GraphReg, Epi-CNN\) only.*Seq-GraphReg e2e.*'float32'"):
+    with pytest.raises(InvalidInputError, match=r"for Epi-GraphReg, Epi-CNN only.*Seq-GraphReg e2e predicts in float32.*'float32'"):
         predict(SeqGraphRegE2E(), synth_cell, progress=False, precision="bfloat16")
     code, _, err = cli("predict", "-m", "demo_seq", "--base", "demo_seq_base", "-c", str(synth_cell.path),
                        "-o", tmp_path / "out", "--quiet", "--precision", "bfloat16")

@@ -56,6 +56,7 @@ SEQ_GRAPHREG = Family("Seq-GraphReg", "bottleneck", graph=True)
 SEQ_CNN = Family("Seq-CNN", "bottleneck", graph=False)
 SEQ_GRAPHREG_E2E = Family("Seq-GraphReg e2e", "sequence", graph=True, tracks=True)
 SEQ_CNN_E2E = Family("Seq-CNN e2e", "sequence", graph=False, tracks=True)
+FAMILIES = (EPI_GRAPHREG, EPI_CNN, SEQ_CNN_BASE, SEQ_GRAPHREG, SEQ_CNN, SEQ_GRAPHREG_E2E, SEQ_CNN_E2E)
 
 
 def family_of(model) -> Family:

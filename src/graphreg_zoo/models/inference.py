@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInputError
-from .family import family_of
+from .family import FAMILIES, family_of
 
 BASE_CHUNK_BATCH = 4  # 100 kb chunks per Seq-CNN base call (bounds the 256-channel activations)
 PRECISIONS = ("float32", "bfloat16")
@@ -180,11 +180,12 @@ def check_precision(precision: str, model=None) -> str:
         raise InvalidInputError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     family = family_of(model) if model is not None else None
     if precision == "bfloat16" and family is not None and not family.bfloat16_inference:
+        offered = ", ".join(f.name for f in FAMILIES if f.bfloat16_inference)
+        why = (" (in bfloat16 the sequence trunk agreed only to R 0.99 on the converted Seq-GraphReg e2e fixture: "
+               "docs/performance.md)") if family.window_kind == "seq" else ""
         raise InvalidInputError(
-            f"bfloat16 inference is offered for the epigenome models (Epi-GraphReg, Epi-CNN) only, whose bfloat16 "
-            f"forward agrees with float32 to R >= 0.999; {family.name} predicts in float32 (in bfloat16 the sequence "
-            "trunk agreed only to R 0.99 on the converted Seq-GraphReg e2e fixture: docs/performance.md). "
-            "Use precision='float32'.")
+            f"bfloat16 inference is offered for {offered} only, whose bfloat16 forward agrees with float32 to "
+            f"R >= 0.999; {family.name} predicts in float32{why}. Use precision='float32'.")
     if precision == "bfloat16" and not bfloat16_hardware():
         from .compile_choice import cpu_model
 
